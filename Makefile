@@ -1,0 +1,52 @@
+# Switchboard — build, run and test on Debian 12.
+#   make run    install missing Debian packages, build, start Switchboard
+#   make test   same set-up, then every test suite through ctest
+SHELL      := /bin/bash
+BUILD      ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS       ?= $(shell nproc)
+SIP_LISTEN ?= udp:127.0.0.1:5060 tcp:127.0.0.1:5060
+
+# Exactly the Debian packages the build, the tests and the benchmarks need.
+DEB_PACKAGES := \
+  cmake make g++ pkg-config ca-certificates \
+  libboost-dev libboost-system-dev libssl-dev python3 \
+  libgtest-dev libgmock-dev googletest libbenchmark-dev \
+  sip-tester sipsak valgrind
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build run test bench clean
+
+all: build
+
+# Idempotent: a fast no-op when every package is installed.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing" $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing \
+	    </dev/null; \
+	else echo "deps: all Debian packages present"; fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: deps build
+	@echo "Starting Switchboard on $(SIP_LISTEN) (Ctrl-C stops it)"
+	$(BUILD)/bin/switchboard $(foreach l,$(SIP_LISTEN),--sip-listen $(l))
+
+test: deps build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+bench: deps build
+	$(BUILD)/bin/bench_parser --benchmark_counters_tabular=true
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,142 @@
+// gateway/command_line.cc — see command_line.h.
+#include "gateway/command_line.h"
+
+#include <optional>
+#include <thread>
+
+namespace switchboard {
+namespace {
+
+std::optional<uint64_t> parse_number(std::string_view s, uint64_t min, uint64_t max) {
+  if (s.empty() || s.size() > 12) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + uint64_t(c - '0');
+  }
+  if (v < min || v > max) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::string usage(std::string_view program) {
+  std::string p(program);
+  return "Usage: " + p + " [OPTIONS]\n"
+         "\n"
+         "Switchboard: SIP registrar and gRPC gateway.\n"
+         "\n"
+         "Options:\n"
+         "  --sip-listen TRANSPORT:ADDRESS:PORT\n"
+         "                        SIP listen address, repeatable. TRANSPORT is udp or tcp;\n"
+         "                        ADDRESS an IPv4 address or a bracketed IPv6 address;\n"
+         "                        PORT 0 picks a free port (logged at start).\n"
+         "                        Examples: udp:0.0.0.0:5060, tcp:[::1]:5060.\n"
+         "                        Default: udp:127.0.0.1:5060 and tcp:127.0.0.1:5060.\n"
+         "  --threads N           worker threads, each with its own sockets (1-256;\n"
+         "                        default: the number of CPUs).\n"
+         "  --log-level LEVEL     debug, info, warn or error (default info). Logs are\n"
+         "                        JSON lines on stderr.\n"
+         "  --tcp-idle-timeout SECONDS\n"
+         "                        close TCP connections that send nothing for this long\n"
+         "                        (0 disables; default 300).\n"
+         "  --tcp-max-connections N\n"
+         "                        open TCP connections allowed; beyond it new ones are\n"
+         "                        closed at once (default 4096).\n"
+         "  --help                print this help and exit.\n"
+         "  --version             print the version and exit.\n"
+         "\n"
+         "SIGINT or SIGTERM stops the server cleanly (exit 0). Exit status 1: a listen\n"
+         "address could not be bound; 2: bad command line.\n";
+}
+
+bool parse_command_line(std::span<const std::string_view> args, CommandLine& out,
+                        std::string& error) {
+  out = CommandLine();
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      out.help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      out.version = true;
+      continue;
+    }
+    if (arg.substr(0, 2) != "--") {
+      error = "unexpected argument \"" + std::string(arg) + "\"";
+      return false;
+    }
+    std::string_view name = arg, value;
+    bool have_value = false;
+    if (size_t eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      have_value = true;
+    }
+    const bool known = name == "--sip-listen" || name == "--threads" || name == "--log-level" ||
+                       name == "--tcp-idle-timeout" || name == "--tcp-max-connections";
+    if (!known) {
+      error = "unknown option \"" + std::string(name) + "\"";
+      return false;
+    }
+    if (!have_value) {
+      if (i + 1 >= args.size()) {
+        error = std::string(name) + ": missing value";
+        return false;
+      }
+      value = args[++i];
+    }
+
+    if (name == "--sip-listen") {
+      std::string why;
+      auto address = sip::transport::parse_listen_address(value, &why);
+      if (!address) {
+        error = "--sip-listen: " + why;
+        return false;
+      }
+      out.listen.push_back(*address);
+    } else if (name == "--threads") {
+      auto n = parse_number(value, 1, 256);
+      if (!n) {
+        error = "--threads: expected a number from 1 to 256, got \"" + std::string(value) + "\"";
+        return false;
+      }
+      out.threads = unsigned(*n);
+    } else if (name == "--log-level") {
+      auto level = parse_log_level(value);
+      if (!level) {
+        error = "--log-level: expected debug, info, warn or error, got \"" + std::string(value) + "\"";
+        return false;
+      }
+      out.log_level = *level;
+    } else if (name == "--tcp-idle-timeout") {
+      auto n = parse_number(value, 0, 86400);
+      if (!n) {
+        error = "--tcp-idle-timeout: expected seconds from 0 to 86400, got \"" + std::string(value) + "\"";
+        return false;
+      }
+      out.tcp_idle_timeout = std::chrono::seconds(*n);
+    } else if (name == "--tcp-max-connections") {
+      auto n = parse_number(value, 1, 1'000'000);
+      if (!n) {
+        error = "--tcp-max-connections: expected a number from 1 to 1000000, got \"" +
+                std::string(value) + "\"";
+        return false;
+      }
+      out.tcp_max_connections = size_t(*n);
+    }
+  }
+
+  if (out.listen.empty()) {
+    out.listen.push_back(*sip::transport::parse_listen_address("udp:127.0.0.1:5060", nullptr));
+    out.listen.push_back(*sip::transport::parse_listen_address("tcp:127.0.0.1:5060", nullptr));
+  }
+  if (out.threads == 0) {
+    unsigned n = std::thread::hardware_concurrency();
+    out.threads = n == 0 ? 1 : (n > 256 ? 256 : n);
+  }
+  return true;
+}
+
+}  // namespace switchboard

@@ -1,0 +1,103 @@
+// gateway/dispatcher.h — one worker thread's SIP core: what happens to every
+// message the transport delivers.
+//
+//   unparsable   → 400/505/513 per ParseError.status, sent statelessly to the
+//                  packet's source; dropped (and counted) when it has no Via
+//   response     → dropped (no client transactions yet)
+//   request      → sip::check_request (Require: path, outbound) → error
+//                  response; else transaction matching (RFC 3261 §17.2.3):
+//                  a retransmission is absorbed or answered from the cache;
+//                  a new request starts a transaction (503 when the table is
+//                  full) and goes to the RequestHandler
+//   ACK          → never answered; absorbed when it matches a transaction
+//                  (the ACK of a non-2xx final), else handed to the handler
+//
+// Error responses for invalid requests are stateless: validation is
+// deterministic, so a retransmission gets the same answer.
+//
+// Threading: one Dispatcher per worker thread, driven by that thread's
+// io_context; it owns the thread's transaction table (no locks). Created with
+// make_shared (Replies hold weak references).
+#ifndef SWITCHBOARD_GATEWAY_DISPATCHER_H_
+#define SWITCHBOARD_GATEWAY_DISPATCHER_H_
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/json_log.h"
+#include "gateway/request_handler.h"
+#include "gateway/sip_counters.h"
+#include "gateway/tag_source.h"
+#include "sip/clock.h"
+#include "sip/transaction/server_transaction_table.h"
+#include "sip/transport/receiver.h"
+#include "sip/validate.h"
+
+namespace switchboard {
+
+struct DispatcherOptions {
+  std::shared_ptr<RequestHandler> handler;   // required
+  std::shared_ptr<const sip::Clock> clock;   // required
+  TagSource tags;                            // required
+  Logger* logger = nullptr;                  // nullptr: silent
+  sip::transaction::ServerTransactionTable::Options transactions;
+  std::vector<std::string> supported = {"path", "outbound"};  // option-tags for Require
+  std::chrono::milliseconds expiry_interval{500};  // how often expire() runs
+  int retry_after_seconds = 5;                      // in 503s when the table is full
+};
+
+class Dispatcher final : public sip::transport::Receiver,
+                         public std::enable_shared_from_this<Dispatcher> {
+ public:
+  Dispatcher(boost::asio::io_context& io, DispatcherOptions options, SipCounters& counters);
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // The transport to answer through (the thread's TransportSet).
+  void attach(sip::transport::Sender& sender) { sender_ = &sender; }
+  // Starts / stops the transaction expiry timer. On the worker thread.
+  void start();
+  void stop();
+
+  // sip::transport::Receiver
+  void on_message(sip::ParseResult& parsed, std::string_view raw,
+                  const sip::transport::Source& source) override;
+  void on_connection_event(const sip::transport::Source& source,
+                           sip::transport::ConnectionEvent event,
+                           std::string_view detail) override;
+
+  // Sends a response within transaction `key` (none: statelessly). Called
+  // through Reply::send() on the worker thread.
+  bool send_response(const std::optional<sip::transaction::TransactionKey>& key,
+                     const sip::transport::Source& destination, std::string bytes);
+
+  boost::asio::io_context& io() { return io_; }
+  const sip::transaction::ServerTransactionTable& transactions() const { return table_; }
+
+ private:
+  void on_unparsable(const sip::ParseError& error, std::string_view raw,
+                     const sip::transport::Source& source);
+  void on_request(const sip::Message& request, const sip::transport::Source& source);
+  bool send_stateless(const sip::transport::Source& destination, std::string bytes, int status);
+  void arm_expiry_timer();
+  bool debug() const { return logger_ && logger_->enabled(LogLevel::kDebug); }
+
+  boost::asio::io_context& io_;
+  DispatcherOptions options_;
+  SipCounters& counters_;
+  Logger* logger_;
+  sip::transport::Sender* sender_ = nullptr;
+  sip::transaction::ServerTransactionTable table_;
+  sip::RequestPolicy policy_;
+  boost::asio::steady_timer expiry_timer_;
+  bool stopped_ = false;
+};
+
+}  // namespace switchboard
+
+#endif  // SWITCHBOARD_GATEWAY_DISPATCHER_H_
