@@ -1,0 +1,135 @@
+// registrar/location_service.h — the bindings every other part acts on: an
+// in-memory cache sharded by AOR in front of a durable BindingStore, with
+// expiry driven by the injected clock and observers told of every change.
+//
+// A REGISTER is applied as one atomic update of its AOR: the registrar passes
+// a Mutation that sees the AOR's current, unexpired bindings and edits them
+// (RFC 3261 §10.3 steps 6-8). The cache changes at once (a second REGISTER for
+// the AOR sees the first), the store persists the new set (group commit), and
+// `done` plus the observers run once it is durable: the 200 OK goes out only
+// for a change that survives a crash.
+//
+//   location.update("alice@acme.test",
+//       [&](std::vector<Binding>& bindings, UpdateEvents& events) -> MutationStatus {
+//         bindings.push_back(b);
+//         events.added(b);
+//         return {};                                  // status 0: apply
+//       },
+//       [reply](const UpdateResult& r) { r.ok() ? send_200(r.bindings) : send(r.status); });
+//
+// Expiry: a min-heap of (expires_at, AOR) ordered by wall time from the
+// Clock; expire_due() pops only what is due (no scans). The server calls it
+// from a timer at next_expiry(); tests advance a ManualClock and call it.
+//
+// Threading: all methods may be called from any thread. A Mutation runs under
+// its AOR's shard lock: it must be quick and must not call back into the
+// LocationService.
+#ifndef SWITCHBOARD_REGISTRAR_LOCATION_SERVICE_H_
+#define SWITCHBOARD_REGISTRAR_LOCATION_SERVICE_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "registrar/binding.h"
+#include "registrar/observer.h"
+#include "registrar/store/binding_store.h"
+#include "sip/clock.h"
+
+namespace registrar {
+
+// What a mutation did, for the observers (fired after the commit).
+class UpdateEvents {
+ public:
+  void added(const Binding& b) { events_.push_back({Kind::kAdded, b, {}}); }
+  void refreshed(const Binding& b) { events_.push_back({Kind::kRefreshed, b, {}}); }
+  void replaced(const Binding& old_b, const Binding& new_b) { events_.push_back({Kind::kReplaced, new_b, old_b}); }
+  void removed(const Binding& b) { events_.push_back({Kind::kRemoved, b, {}}); }
+
+  enum class Kind { kAdded, kRefreshed, kReplaced, kRemoved };
+  struct Event {
+    Kind kind;
+    Binding binding;
+    Binding old_binding;  // kReplaced only
+  };
+  const std::vector<Event>& events() const { return events_; }
+
+ private:
+  std::vector<Event> events_;
+};
+
+// A mutation's verdict: status 0 applies the edit; any SIP status (400, 403,
+// 423, 500…) discards it and is reported to `done` as is.
+struct MutationStatus {
+  int status = 0;
+  std::string reason;
+};
+
+struct UpdateResult {
+  int status = 0;                 // 0 when applied and durable
+  std::string reason;
+  std::vector<Binding> bindings;  // the AOR's bindings after the update (or unchanged ones)
+  bool ok() const { return status == 0; }
+};
+
+using Mutation = std::function<MutationStatus(std::vector<Binding>& bindings, UpdateEvents& events)>;
+
+struct LocationOptions {
+  size_t shards = 64;
+  size_t max_bindings = 2'000'000;  // all AORs together; beyond it updates that add get 503
+};
+
+class LocationService {
+ public:
+  // `store` and `clock` must outlive the service.
+  LocationService(BindingStore& store, const sip::Clock& clock, LocationOptions options = {});
+  ~LocationService();
+  LocationService(const LocationService&) = delete;
+  LocationService& operator=(const LocationService&) = delete;
+
+  // Loads the store's unexpired bindings into the cache (start-up). Returns how many.
+  size_t load();
+
+  // Applies `mutate` to the AOR's current bindings (expired ones already
+  // removed); see the file comment. `done` runs on the store's writer thread
+  // (or at once, on this thread, when the mutation refuses or changes nothing).
+  void update(const std::string& aor, const Mutation& mutate,
+              std::function<void(const UpdateResult&)> done);
+
+  // The AOR's unexpired bindings (a copy).
+  std::vector<Binding> lookup(std::string_view aor) const;
+
+  // Removes every binding whose expires_at <= clock.wall_now(), persists
+  // that, and tells observers (on_expired). Returns how many expired.
+  size_t expire_due();
+  // When the next binding expires; nullopt when there is none.
+  std::optional<WallTime> next_expiry() const;
+
+  // Drops the bindings that were registered over a TCP/TLS connection that
+  // has closed (they cannot be reached any more; the device re-registers over
+  // a new connection). Observers see on_removed. Returns how many.
+  size_t remove_connection(uint64_t connection_id);
+
+  // Removes one binding (admin API); false when there was none.
+  bool remove(std::string_view aor, std::string_view contact);
+
+  // REQUIRES: called before traffic starts; the observer outlives the service.
+  void add_observer(RegistrationObserver* observer);
+  // Fans an authentication failure out to the observers.
+  void notify_auth_failed(std::string_view realm, std::string_view username,
+                          std::string_view source_ip, std::string_view reason);
+
+  size_t binding_count() const;
+  size_t aor_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace registrar
+
+#endif  // SWITCHBOARD_REGISTRAR_LOCATION_SERVICE_H_
