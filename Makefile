@@ -1,5 +1,5 @@
 # Switchboard — build, run and test on Debian 12.
-#   make run    install missing Debian packages, build, start Switchboard
+#   make run    install missing Debian packages, build, start the Switchboard demo
 #   make test   same set-up, then every test suite through ctest
 SHELL      := /bin/bash
 BUILD      ?= build
@@ -12,7 +12,7 @@ DEB_PACKAGES := \
   cmake make g++ pkg-config ca-certificates \
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev libyaml-cpp-dev python3 \
   libgtest-dev libgmock-dev googletest libbenchmark-dev \
-  sip-tester sipsak valgrind
+  sip-tester sipsak baresip valgrind
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -38,9 +38,11 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
+# The demo: realm demo.switchboard.test, user "demo" with a password generated
+# on every start and printed with ready sipsak/baresip lines; data in
+# $(BUILD)/demo-data. Ctrl-C stops it.
 run: deps build
-	@echo "Starting Switchboard on $(SIP_LISTEN) (Ctrl-C stops it)"
-	$(BUILD)/bin/switchboard $(foreach l,$(SIP_LISTEN),--sip-listen $(l))
+	@bash gateway/run_demo.sh $(BUILD)/bin/switchboard $(BUILD) $(SIP_LISTEN)
 
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600

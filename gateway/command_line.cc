@@ -1,8 +1,8 @@
 // gateway/command_line.cc — see command_line.h.
 #include "gateway/command_line.h"
 
+#include <cstdint>
 #include <optional>
-#include <thread>
 
 namespace switchboard {
 namespace {
@@ -26,28 +26,45 @@ std::string usage(std::string_view program) {
          "\n"
          "Switchboard: SIP registrar and gRPC gateway.\n"
          "\n"
-         "Options:\n"
+         "Options (a flag overrides its environment variable, which overrides the\n"
+         "configuration file, which overrides the default):\n"
+         "  --config FILE         YAML configuration: listeners, data directory, realms and\n"
+         "                        users, nonce secret, throttling. See docs/configuration.md.\n"
+         "                        Env: SWITCHBOARD_CONFIG. Default: none (built-in defaults).\n"
          "  --sip-listen TRANSPORT:ADDRESS:PORT\n"
-         "                        SIP listen address, repeatable. TRANSPORT is udp or tcp;\n"
-         "                        ADDRESS an IPv4 address or a bracketed IPv6 address;\n"
-         "                        PORT 0 picks a free port (logged at start).\n"
-         "                        Examples: udp:0.0.0.0:5060, tcp:[::1]:5060.\n"
-         "                        Default: udp:127.0.0.1:5060 and tcp:127.0.0.1:5060.\n"
-         "  --threads N           worker threads, each with its own sockets (1-256;\n"
-         "                        default: the number of CPUs).\n"
-         "  --log-level LEVEL     debug, info, warn or error (default info). Logs are\n"
-         "                        JSON lines on stderr.\n"
+         "                        SIP listen address, repeatable; replaces the file's\n"
+         "                        sip.listen list. TRANSPORT is udp or tcp; ADDRESS an IPv4\n"
+         "                        address or a bracketed IPv6 address; PORT 0 picks a free\n"
+         "                        port (logged at start). Examples: udp:0.0.0.0:5060,\n"
+         "                        tcp:[::1]:5060. Env: SWITCHBOARD_SIP_LISTEN (comma or\n"
+         "                        space separated). Default: udp:127.0.0.1:5060 and\n"
+         "                        tcp:127.0.0.1:5060.\n"
+         "  --data-dir DIR        where the SQLite stores live (created if missing).\n"
+         "                        Env: SWITCHBOARD_DATA_DIR. Default: ./data.\n"
+         "  --threads N           worker threads, each with its own sockets (1-256).\n"
+         "                        Env: SWITCHBOARD_THREADS. Default: the number of CPUs.\n"
+         "  --log-level LEVEL     debug, info, warn or error. Logs are JSON lines on\n"
+         "                        stderr. Env: SWITCHBOARD_LOG_LEVEL. Default: info.\n"
          "  --tcp-idle-timeout SECONDS\n"
          "                        close TCP connections that send nothing for this long\n"
-         "                        (0 disables; default 300).\n"
+         "                        (0 disables). Env: SWITCHBOARD_TCP_IDLE_TIMEOUT.\n"
+         "                        Default: 300.\n"
          "  --tcp-max-connections N\n"
          "                        open TCP connections allowed; beyond it new ones are\n"
-         "                        closed at once (default 4096).\n"
+         "                        closed at once. Env: SWITCHBOARD_TCP_MAX_CONNECTIONS.\n"
+         "                        Default: 4096.\n"
          "  --help                print this help and exit.\n"
          "  --version             print the version and exit.\n"
          "\n"
-         "SIGINT or SIGTERM stops the server cleanly (exit 0). Exit status 1: a listen\n"
-         "address could not be bound; 2: bad command line.\n";
+         "Environment only:\n"
+         "  SWITCHBOARD_NONCE_SECRET  secret the digest nonces are signed with (at least 16\n"
+         "                        characters; overrides nonce.secret in the file). Without\n"
+         "                        one a random secret is generated at start (logged as a\n"
+         "                        warning): nonces then do not survive a restart.\n"
+         "\n"
+         "SIGINT or SIGTERM stops the server cleanly (exit 0). Exit status 1: the server\n"
+         "could not start (a listen address could not be bound, the data directory or a\n"
+         "store could not be opened); 2: bad command line, environment or configuration.\n";
 }
 
 bool parse_command_line(std::span<const std::string_view> args, CommandLine& out,
@@ -74,7 +91,8 @@ bool parse_command_line(std::span<const std::string_view> args, CommandLine& out
       value = arg.substr(eq + 1);
       have_value = true;
     }
-    const bool known = name == "--sip-listen" || name == "--threads" || name == "--log-level" ||
+    const bool known = name == "--config" || name == "--sip-listen" || name == "--data-dir" ||
+                       name == "--threads" || name == "--log-level" ||
                        name == "--tcp-idle-timeout" || name == "--tcp-max-connections";
     if (!known) {
       error = "unknown option \"" + std::string(name) + "\"";
@@ -88,7 +106,13 @@ bool parse_command_line(std::span<const std::string_view> args, CommandLine& out
       value = args[++i];
     }
 
-    if (name == "--sip-listen") {
+    if (name == "--config") {
+      if (value.empty()) {
+        error = "--config: expected a file name";
+        return false;
+      }
+      out.config_file = std::string(value);
+    } else if (name == "--sip-listen") {
       std::string why;
       auto address = sip::transport::parse_listen_address(value, &why);
       if (!address) {
@@ -96,6 +120,12 @@ bool parse_command_line(std::span<const std::string_view> args, CommandLine& out
         return false;
       }
       out.listen.push_back(*address);
+    } else if (name == "--data-dir") {
+      if (value.empty()) {
+        error = "--data-dir: expected a directory";
+        return false;
+      }
+      out.data_dir = std::string(value);
     } else if (name == "--threads") {
       auto n = parse_number(value, 1, 256);
       if (!n) {
@@ -126,15 +156,6 @@ bool parse_command_line(std::span<const std::string_view> args, CommandLine& out
       }
       out.tcp_max_connections = size_t(*n);
     }
-  }
-
-  if (out.listen.empty()) {
-    out.listen.push_back(*sip::transport::parse_listen_address("udp:127.0.0.1:5060", nullptr));
-    out.listen.push_back(*sip::transport::parse_listen_address("tcp:127.0.0.1:5060", nullptr));
-  }
-  if (out.threads == 0) {
-    unsigned n = std::thread::hardware_concurrency();
-    out.threads = n == 0 ? 1 : (n > 256 ? 256 : n);
   }
   return true;
 }

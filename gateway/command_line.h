@@ -1,17 +1,29 @@
 // gateway/command_line.h — the switchboard command line.
 //
-//   switchboard [--sip-listen udp:HOST:PORT|tcp:HOST:PORT]... [--threads N]
-//               [--log-level debug|info|warn|error] [--tcp-idle-timeout SECONDS]
-//               [--tcp-max-connections N] [--help] [--version]
+//   switchboard [--config FILE] [--sip-listen udp:HOST:PORT|tcp:HOST:PORT]...
+//               [--data-dir DIR] [--threads N] [--log-level debug|info|warn|error]
+//               [--tcp-idle-timeout SECONDS] [--tcp-max-connections N]
+//               [--help] [--version]
 //
 // Both "--flag value" and "--flag=value" work. Parsing is separate from main()
 // so tests can check every error message without starting a process.
+//
+// A flag that is not given stays unset (nullopt / empty): the configuration
+// (gateway/config.h) decides between flags, environment, file and defaults,
+// in that order.
+//
+//   switchboard::CommandLine cli;
+//   std::string error;
+//   if (!switchboard::parse_command_line(args, cli, error)) die(error);
+//   auto config = switchboard::load_config(cli, switchboard::process_environment());
 //
 // Threading: pure functions.
 #ifndef SWITCHBOARD_GATEWAY_COMMAND_LINE_H_
 #define SWITCHBOARD_GATEWAY_COMMAND_LINE_H_
 
 #include <chrono>
+#include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,11 +35,13 @@
 namespace switchboard {
 
 struct CommandLine {
-  std::vector<sip::transport::ListenAddress> listen;  // default: udp and tcp on 127.0.0.1:5060
-  unsigned threads = 0;                               // default: the number of CPUs
-  LogLevel log_level = LogLevel::kInfo;
-  std::chrono::seconds tcp_idle_timeout{300};
-  size_t tcp_max_connections = 4096;
+  std::optional<std::string> config_file;             // --config
+  std::vector<sip::transport::ListenAddress> listen;  // --sip-listen, in order; empty: not given
+  std::optional<std::string> data_dir;                // --data-dir
+  std::optional<unsigned> threads;                    // --threads (1-256)
+  std::optional<LogLevel> log_level;                  // --log-level
+  std::optional<std::chrono::seconds> tcp_idle_timeout;
+  std::optional<size_t> tcp_max_connections;
   bool help = false;
   bool version = false;
 };
@@ -37,7 +51,7 @@ struct CommandLine {
 bool parse_command_line(std::span<const std::string_view> args, CommandLine& out,
                         std::string& error);
 
-// The --help text.
+// The --help text: every flag, the environment variables and the exit codes.
 std::string usage(std::string_view program);
 
 }  // namespace switchboard

@@ -15,12 +15,41 @@
 
 namespace switchboard {
 
+namespace {
+
+// Sits between a thread's transports and its dispatcher to tell the
+// application about closed connections; everything else passes through.
+class ConnectionTap final : public sip::transport::Receiver {
+ public:
+  ConnectionTap(sip::transport::Receiver& inner,
+                const std::function<void(const sip::transport::Source&, std::string_view)>& closed)
+      : inner_(inner), closed_(closed) {}
+
+  void on_message(sip::ParseResult& parsed, std::string_view raw,
+                  const sip::transport::Source& source) override {
+    inner_.on_message(parsed, raw, source);
+  }
+  void on_connection_event(const sip::transport::Source& source,
+                           sip::transport::ConnectionEvent event,
+                           std::string_view detail) override {
+    inner_.on_connection_event(source, event, detail);
+    if (event == sip::transport::ConnectionEvent::kClosed) closed_(source, detail);
+  }
+
+ private:
+  sip::transport::Receiver& inner_;
+  const std::function<void(const sip::transport::Source&, std::string_view)>& closed_;
+};
+
+}  // namespace
+
 // One worker thread. Member order is destruction order reversed: the
 // io_context outlives everything that registered with it.
 struct SipServer::Worker {
   boost::asio::io_context io{1};  // one thread runs it: no internal locking needed
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard;
   std::shared_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<ConnectionTap> tap;  // only with options.on_connection_closed
   std::unique_ptr<sip::transport::TransportSet> transports;
   std::thread thread;
 };
@@ -68,8 +97,13 @@ bool SipServer::start(std::string* error) {
     d.transactions = options_.transactions;
     d.expiry_interval = options_.expiry_interval;
     w->dispatcher = std::make_shared<Dispatcher>(w->io, std::move(d), counters_);
-    w->transports = std::make_unique<sip::transport::TransportSet>(
-        w->io, options_.transport, *w->dispatcher, counters_.transport);
+    sip::transport::Receiver* receiver = w->dispatcher.get();
+    if (options_.on_connection_closed) {
+      w->tap = std::make_unique<ConnectionTap>(*w->dispatcher, options_.on_connection_closed);
+      receiver = w->tap.get();
+    }
+    w->transports = std::make_unique<sip::transport::TransportSet>(w->io, options_.transport,
+                                                                   *receiver, counters_.transport);
     w->dispatcher->attach(*w->transports);
     workers_.push_back(std::move(w));
   }

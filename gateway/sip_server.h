@@ -24,6 +24,7 @@
 #define SWITCHBOARD_GATEWAY_SIP_SERVER_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,10 @@ struct SipServerOptions {
   TagSource tags;                             // empty: random_tag_source()
   Logger* logger = nullptr;                   // nullptr: silent
   std::chrono::milliseconds expiry_interval{500};
+  // Called on the worker thread when a TCP connection closes (the registrar
+  // drops its bindings). Must be quick and thread-safe. Empty: not called.
+  std::function<void(const sip::transport::Source& connection, std::string_view reason)>
+      on_connection_closed;
 };
 
 class SipServer {

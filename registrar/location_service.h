@@ -23,7 +23,10 @@
 //
 // Threading: all methods may be called from any thread. A Mutation runs under
 // its AOR's shard lock: it must be quick and must not call back into the
-// LocationService.
+// LocationService. `done` and the observers run on the store's writer thread
+// (see BindingStore): they must not block, nor call update()/lookup()/… —
+// a caller holding a shard lock may be waiting for room in the store's queue,
+// which only that thread makes.
 #ifndef SWITCHBOARD_REGISTRAR_LOCATION_SERVICE_H_
 #define SWITCHBOARD_REGISTRAR_LOCATION_SERVICE_H_
 
@@ -72,6 +75,7 @@ struct UpdateResult {
   int status = 0;                 // 0 when applied and durable
   std::string reason;
   std::vector<Binding> bindings;  // the AOR's bindings after the update (or unchanged ones)
+  std::string detail;             // why it failed, for logs (e.g. the store's error); never sent
   bool ok() const { return status == 0; }
 };
 
@@ -82,6 +86,12 @@ struct LocationOptions {
   size_t max_bindings = 2'000'000;  // all AORs together; beyond it updates that add get 503
 };
 
+// Degraded paths, counted since construction.
+struct LocationStats {
+  uint64_t store_failures = 0;  // writes the store refused: update() answered 500
+  uint64_t rejected_full = 0;   // updates refused with 503 at max_bindings
+};
+
 class LocationService {
  public:
   // `store` and `clock` must outlive the service.
@@ -90,12 +100,20 @@ class LocationService {
   LocationService(const LocationService&) = delete;
   LocationService& operator=(const LocationService&) = delete;
 
-  // Loads the store's unexpired bindings into the cache (start-up). Returns how many.
+  // Loads the store's unexpired bindings into the cache (start-up) and purges
+  // the expired ones from the store. Returns how many were loaded.
+  // Their connection_id is reset to 0: connection ids restart with the
+  // process, so an old id could name a new, unrelated connection.
   size_t load();
 
   // Applies `mutate` to the AOR's current bindings (expired ones already
   // removed); see the file comment. `done` runs on the store's writer thread
   // (or at once, on this thread, when the mutation refuses or changes nothing).
+  // If the AOR would grow past max_bindings, `done` gets 503 at once. If the
+  // store fails, `done` gets 500 with the error in `detail` and the observers
+  // are not told; the cache keeps the new set (a retry of the REGISTER
+  // persists the AOR's whole set again). Bindings already expired but not yet
+  // reaped are dropped first and reported to on_expired. `done` may be empty.
   void update(const std::string& aor, const Mutation& mutate,
               std::function<void(const UpdateResult&)> done);
 
@@ -105,15 +123,20 @@ class LocationService {
   // Removes every binding whose expires_at <= clock.wall_now(), persists
   // that, and tells observers (on_expired). Returns how many expired.
   size_t expire_due();
-  // When the next binding expires; nullopt when there is none.
+  // When the next binding expires; nullopt when there is none. (Stale heap
+  // entries met on the way are dropped.)
   std::optional<WallTime> next_expiry() const;
 
   // Drops the bindings that were registered over a TCP/TLS connection that
   // has closed (they cannot be reached any more; the device re-registers over
   // a new connection). Observers see on_removed. Returns how many.
+  // (expire_due() and this fire their events after the store's commit, or
+  // after its failure: the cache has changed either way.)
   size_t remove_connection(uint64_t connection_id);
 
-  // Removes one binding (admin API); false when there was none.
+  // Removes one binding (admin API); false when there was none. The cache
+  // changes at once; the removal is persisted (and on_removed fired) after
+  // the store's commit, which the caller does not wait for.
   bool remove(std::string_view aor, std::string_view contact);
 
   // REQUIRES: called before traffic starts; the observer outlives the service.
@@ -124,6 +147,7 @@ class LocationService {
 
   size_t binding_count() const;
   size_t aor_count() const;
+  LocationStats stats() const;
 
  private:
   struct Impl;

@@ -39,9 +39,12 @@ struct Cidr {
 struct Realm {
   std::string name;
   ChallengeMode challenge = ChallengeMode::k401;
-  // Offered strongest first, one challenge header each (RFC 8760 §2.4).
-  std::vector<DigestAlgorithm> algorithms = {DigestAlgorithm::kSha512_256, DigestAlgorithm::kSha256,
-                                             DigestAlgorithm::kMd5};
+  // Offered strongest first, one challenge header each (RFC 8760 §2.4). The
+  // default is MD5 alone: sipp, sipsak, baresip and many phones read only the
+  // first challenge header and speak only MD5, so a SHA-first default would
+  // lock them out. Realms with capable devices list
+  // [SHA-512-256, SHA-256, MD5] (docs/registrar.md).
+  std::vector<DigestAlgorithm> algorithms = {DigestAlgorithm::kMd5};
   bool allow_qop_less = false;  // accept RFC 2069 responses without qop (legacy clients)
   uint32_t default_expires = 3600;
   uint32_t min_expires = 60;

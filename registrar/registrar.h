@@ -16,7 +16,8 @@
 //
 // Every response is built here with the RFC 3581 received/rport of the
 // request's source, and handed to `respond` exactly once — at once for
-// challenges and errors, from the store's writer thread after a commit.
+// challenges and errors, from the store's writer thread after a commit. An
+// empty string means "send nothing" (a throttled source in drop mode).
 //
 //   registrar::Registrar reg(deps, options);
 //   reg.handle_register(request, context, [reply](std::string wire) { reply.send(std::move(wire)); });

@@ -204,6 +204,40 @@ std::string ResponseBuilder::build() const {
   return out;
 }
 
+ResponseContext::ResponseContext(const Message& request, std::string_view to_tag,
+                                 std::string_view source_ip, uint16_t source_port) {
+  // Build a 200 once and keep everything between the status line and the
+  // Content-Length: that is the copied-header block every status shares.
+  std::string full = ResponseBuilder(request, 200)
+                         .to_tag(to_tag)
+                         .received_from(source_ip, source_port)
+                         .build();
+  size_t begin = full.find("\r\n") + 2;
+  size_t end = full.rfind("Content-Length: ");
+  head_ = full.substr(begin, end - begin);
+}
+
+std::string ResponseContext::build(
+    int status, std::string_view reason,
+    const std::vector<std::pair<std::string, std::string>>& headers) const {
+  std::string out;
+  out.reserve(head_.size() + 256);
+  out.append("SIP/2.0 ");
+  append_number(out, uint64_t(status));
+  out.push_back(' ');
+  append_clean(out, reason.empty() ? default_reason(status) : reason);
+  out.append("\r\n");
+  out.append(head_);
+  for (const auto& [name, value] : headers) {
+    append_clean(out, name);
+    out.append(": ");
+    append_clean(out, value);
+    out.append("\r\n");
+  }
+  out.append("Content-Length: 0\r\n\r\n");
+  return out;
+}
+
 std::optional<std::string> build_error_for_unparsed(std::string_view bytes, int status,
                                                     std::string_view reason,
                                                     std::string_view source_ip,

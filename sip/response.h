@@ -55,6 +55,24 @@ class ResponseBuilder {
   std::string content_type_, body_;
 };
 
+// What a response needs from its request, copied, so that the response can be
+// built after the request is gone (a registrar answers after its store commits).
+//
+//   sip::ResponseContext ctx(request, tag, source_ip, source_port);   // now
+//   ...
+//   send(ctx.build(200, "", {{"Contact", contacts}, {"Date", date}})); // later, any thread
+class ResponseContext {
+ public:
+  ResponseContext(const Message& request, std::string_view to_tag, std::string_view source_ip,
+                  uint16_t source_port);
+  // A complete response; `headers` are added after CSeq (CR/LF removed).
+  std::string build(int status, std::string_view reason,
+                    const std::vector<std::pair<std::string, std::string>>& headers) const;
+
+ private:
+  std::string head_;  // Via..CSeq lines, To with the tag for non-100 responses
+};
+
 // The top Via value with received/rport set as RFC 3261 §18.2.1 and RFC 3581 say.
 std::string via_with_received(const Via& via, std::string_view source_ip, uint16_t source_port);
 

@@ -247,13 +247,12 @@ std::string_view Uri::host_address() const {
 bool parse_uri(std::string_view text, Uri& out, const char** why) {
   out = Uri();
   out.text = text;
-  for (char c : text)
-    if (is_forbidden_anywhere(c)) return fail(why, "invalid character in URI");
   size_t colon = text.find(':');
   if (colon == std::string_view::npos) return fail(why, "URI has no scheme");
   out.scheme_text = text.substr(0, colon);
   if (!valid_scheme(out.scheme_text)) return fail(why, "bad URI scheme");
   std::string_view rest = text.substr(colon + 1);
+  // sip and sips check every character against their own grammar below.
   if (lex::iequals(out.scheme_text, "sip")) {
     out.scheme = Scheme::kSip;
     return parse_sip(rest, out, why);
@@ -263,6 +262,8 @@ bool parse_uri(std::string_view text, Uri& out, const char** why) {
     return parse_sip(rest, out, why);
   }
   if (rest.empty()) return fail(why, "empty URI after scheme");
+  for (char c : rest)
+    if (is_forbidden_anywhere(c)) return fail(why, "invalid character in URI");
   if (lex::iequals(out.scheme_text, "tel")) {
     out.scheme = Scheme::kTel;
     size_t semi = rest.find(';');

@@ -16,15 +16,19 @@ bool parse(std::vector<std::string_view> args, CommandLine& out, std::string& er
   return parse_command_line(args, out, error);
 }
 
-TEST(CommandLine, DefaultsListenOnLoopbackUdpAndTcp) {
+// Flags not given stay unset: the configuration (gateway/config.h) applies
+// environment, file and defaults below them (see tests/gateway/config_test.cc).
+TEST(CommandLine, NothingGivenLeavesEverythingUnset) {
   CommandLine cli;
   std::string error;
   ASSERT_TRUE(parse({}, cli, error)) << error;
-  ASSERT_EQ(cli.listen.size(), 2u);
-  EXPECT_EQ(cli.listen[0].to_string(), "udp:127.0.0.1:5060");
-  EXPECT_EQ(cli.listen[1].to_string(), "tcp:127.0.0.1:5060");
-  EXPECT_GE(cli.threads, 1u);
-  EXPECT_EQ(cli.log_level, LogLevel::kInfo);
+  EXPECT_TRUE(cli.listen.empty());
+  EXPECT_FALSE(cli.config_file);
+  EXPECT_FALSE(cli.data_dir);
+  EXPECT_FALSE(cli.threads);
+  EXPECT_FALSE(cli.log_level);
+  EXPECT_FALSE(cli.tcp_idle_timeout);
+  EXPECT_FALSE(cli.tcp_max_connections);
   EXPECT_FALSE(cli.help);
 }
 
@@ -33,7 +37,8 @@ TEST(CommandLine, RepeatedListenAndBothValueForms) {
   std::string error;
   ASSERT_TRUE(parse({"--sip-listen", "udp:0.0.0.0:5070", "--sip-listen=tcp:[::1]:5071",
                      "--threads=3", "--log-level", "debug", "--tcp-idle-timeout", "5",
-                     "--tcp-max-connections=10"},
+                     "--tcp-max-connections=10", "--config", "/etc/switchboard.yaml",
+                     "--data-dir=/var/lib/switchboard"},
                     cli, error))
       << error;
   ASSERT_EQ(cli.listen.size(), 2u);
@@ -43,6 +48,8 @@ TEST(CommandLine, RepeatedListenAndBothValueForms) {
   EXPECT_EQ(cli.log_level, LogLevel::kDebug);
   EXPECT_EQ(cli.tcp_idle_timeout, std::chrono::seconds(5));
   EXPECT_EQ(cli.tcp_max_connections, 10u);
+  EXPECT_EQ(cli.config_file, "/etc/switchboard.yaml");
+  EXPECT_EQ(cli.data_dir, "/var/lib/switchboard");
 }
 
 TEST(CommandLine, HelpAndVersion) {
@@ -56,8 +63,8 @@ TEST(CommandLine, HelpAndVersion) {
 
 TEST(CommandLine, UsageDocumentsEveryFlag) {
   std::string text = switchboard::usage("switchboard");
-  for (const char* flag : {"--sip-listen", "--threads", "--log-level", "--tcp-idle-timeout",
-                           "--tcp-max-connections", "--help", "--version"})
+  for (const char* flag : {"--config", "--sip-listen", "--data-dir", "--threads", "--log-level",
+                           "--tcp-idle-timeout", "--tcp-max-connections", "--help", "--version"})
     EXPECT_NE(text.find(flag), std::string::npos) << flag;
 }
 
@@ -87,6 +94,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlags{{"--tcp-idle-timeout", "-1"}, "--tcp-idle-timeout"},
         BadFlags{{"--tcp-max-connections", "0"}, "--tcp-max-connections"},
         BadFlags{{"--bogus"}, "unknown option \"--bogus\""},
+        BadFlags{{"--config"}, "--config: missing value"},
+        BadFlags{{"--data-dir="}, "--data-dir: expected a directory"},
         BadFlags{{"stray"}, "unexpected argument \"stray\""}));
 
 }  // namespace

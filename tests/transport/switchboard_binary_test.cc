@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -31,6 +32,16 @@
 extern char** environ;
 
 namespace {
+
+// A fresh data directory under the test's temp dir, so the binary never writes
+// into the build tree.
+std::string scratch_dir(const std::string& name) {
+  std::filesystem::path dir = std::filesystem::path(testing::TempDir()) /
+                              ("switchboard-" + name + "-" + std::to_string(getpid()));
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  return dir.string();
+}
 
 using namespace std::chrono_literals;
 using testpeer::RequestSpec;
@@ -188,7 +199,7 @@ TEST(SwitchboardBinary, BindFailureExitsOne) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   std::string spec = "udp:127.0.0.1:" + std::to_string(ntohs(a.sin_port));
 
-  Child child({"--sip-listen", spec, "--threads", "2"});
+  Child child({"--sip-listen", spec, "--threads", "2", "--data-dir", scratch_dir("bind")});
   ASSERT_TRUE(child.started());
   EXPECT_EQ(child.wait_exit(), 1);
   close(fd);
@@ -202,7 +213,7 @@ class RunningBinary : public ::testing::TestWithParam<int> {};
 TEST_P(RunningBinary, AnswersOptionsOverUdpAndTcpAndStopsCleanly) {
   const int signal_number = GetParam();
   Child child({"--sip-listen", "udp:127.0.0.1:0", "--sip-listen", "tcp:127.0.0.1:0", "--threads",
-               "2", "--log-level", "debug"});
+               "2", "--log-level", "debug", "--data-dir", scratch_dir("signals")});
   ASSERT_TRUE(child.started());
   auto udp_line = child.wait_stderr_line({"\"msg\":\"listening\"", "\"transport\":\"udp\""});
   ASSERT_TRUE(udp_line) << child.err();

@@ -1,0 +1,140 @@
+// gateway/config.h — the switchboard configuration: YAML file, environment and
+// command line merged into one validated value.
+//
+// Precedence, per setting: command-line flag > SWITCHBOARD_* environment
+// variable > configuration file > built-in default. docs/configuration.md
+// lists every key, flag and variable.
+//
+//   sip:
+//     listen: ["udp:127.0.0.1:5060", "tcp:127.0.0.1:5060"]
+//   data_dir: ./data
+//   realms:
+//     - name: acme.test
+//       challenge: 401            # or 407
+//       users:
+//         - username: alice
+//           password: "s3cret"    # or: ha1_md5 / hash1 / hash1b instead of password
+//
+//   switchboard::CommandLine cli = ...;
+//   switchboard::ConfigOrError c = switchboard::load_config(cli,
+//   switchboard::process_environment()); if (!c.ok()) { fprintf(stderr, "switchboard: %s\n",
+//   c.error.c_str()); return 2; }
+//
+// Errors name the file, the line and the key ("switchboard.yaml:7: realms[0].challenge:
+// expected 401 or 407, got \"402\""). Unknown keys are errors, so a typo never
+// silently falls back to a default. Passwords and hashes never appear in an
+// error message; drop_passwords() wipes the passwords once the credentials
+// have been hashed into the store (gateway/bootstrap.h).
+//
+// Threading: plain values and functions; load_config() reads the environment
+// through the Environment it is given (process_environment() calls getenv, so
+// call it at start-up, before threads exist).
+#ifndef SWITCHBOARD_GATEWAY_CONFIG_H_
+#define SWITCHBOARD_GATEWAY_CONFIG_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/command_line.h"
+#include "gateway/json_log.h"
+#include "registrar/realm.h"
+#include "sip/transport/listen_address.h"
+
+namespace switchboard {
+
+// One user of a realm as configured: a password, or given hashes.
+struct UserConfig {
+  std::string username;
+  // The domain of the composite username "user@domain" that hash1b
+  // authenticates (Bandwidth's Hash1b). Default: the realm name.
+  std::string domain;
+  std::optional<std::string> password;  // secret: never logged; wiped by drop_passwords()
+  std::optional<std::string> ha1_md5;   // key ha1_md5 or hash1 (same value)
+  std::optional<std::string> ha1_sha256;
+  std::optional<std::string> ha1_sha512_256;
+  std::optional<std::string> hash1b;
+  int line = 0;  // 1-based line of the entry in the file, for messages
+};
+
+struct RealmConfig {
+  registrar::Realm realm;
+  std::vector<UserConfig> users;
+  int line = 0;
+};
+
+enum class ThrottleAction : uint8_t { kReject, kDrop };
+
+// Failed-authentication throttling (per source IP and per username).
+struct AuthThrottleConfig {
+  bool enabled = true;
+  uint32_t max_failures = 10;          // failures within `window` that trigger the cool-down
+  std::chrono::seconds window{60};     // sliding window
+  std::chrono::seconds cooldown{300};  // how long the source/user is refused
+  ThrottleAction action = ThrottleAction::kReject;  // 403, or no answer at all
+};
+
+enum class SecretOrigin : uint8_t { kNone, kFile, kEnvironment };
+
+struct NonceConfig {
+  std::optional<std::string> secret;  // passphrase; never logged
+  SecretOrigin secret_origin = SecretOrigin::kNone;
+  std::chrono::seconds lifetime{300};
+  size_t max_tracked = 1'000'000;  // NonceCounter entries (replay protection)
+};
+
+struct Config {
+  std::string config_file;  // "" when none was given
+  std::vector<sip::transport::ListenAddress> listen;
+  std::string data_dir = "./data";
+  LogLevel log_level = LogLevel::kInfo;
+  unsigned threads = 0;  // resolved: never 0 after load_config()
+  std::chrono::seconds tcp_idle_timeout{300};
+  size_t tcp_max_connections = 4096;
+  NonceConfig nonce;
+  AuthThrottleConfig auth_throttle;
+  std::vector<RealmConfig> realms;
+
+  // Overwrites and forgets every configured password (and the nonce
+  // passphrase is kept: it is needed as long as the process runs).
+  void drop_passwords();
+};
+
+// Reads one environment variable; nullopt when it is not set.
+using Environment = std::function<std::optional<std::string>(std::string_view name)>;
+
+// getenv(). Call at start-up only (getenv races with setenv).
+Environment process_environment();
+
+// The environment variables load_config() reads, for --help and the docs.
+inline constexpr const char* kEnvConfig = "SWITCHBOARD_CONFIG";
+inline constexpr const char* kEnvSipListen = "SWITCHBOARD_SIP_LISTEN";
+inline constexpr const char* kEnvDataDir = "SWITCHBOARD_DATA_DIR";
+inline constexpr const char* kEnvLogLevel = "SWITCHBOARD_LOG_LEVEL";
+inline constexpr const char* kEnvThreads = "SWITCHBOARD_THREADS";
+inline constexpr const char* kEnvTcpIdleTimeout = "SWITCHBOARD_TCP_IDLE_TIMEOUT";
+inline constexpr const char* kEnvTcpMaxConnections = "SWITCHBOARD_TCP_MAX_CONNECTIONS";
+inline constexpr const char* kEnvNonceSecret = "SWITCHBOARD_NONCE_SECRET";
+
+struct ConfigOrError {
+  std::optional<Config> config;
+  std::string error;  // set iff !config; one line, names the source and key
+  bool ok() const { return config.has_value(); }
+};
+
+// Merges defaults, the file (cli.config_file, else $SWITCHBOARD_CONFIG, else
+// none), the environment and the flags, and validates the result.
+[[nodiscard]] ConfigOrError load_config(const CommandLine& cli, const Environment& env);
+
+// Parses YAML text as a configuration file named `name` (in messages), on top
+// of the defaults; no environment, no flags. For tests and tools.
+[[nodiscard]] ConfigOrError parse_config_text(std::string_view yaml, std::string_view name);
+
+}  // namespace switchboard
+
+#endif  // SWITCHBOARD_GATEWAY_CONFIG_H_

@@ -1,0 +1,102 @@
+// registrar/store/sqlite_binding_store.h — BindingStore on SQLite with group
+// commit: one writer thread turns every replace_aor() queued while it was busy
+// into ONE transaction (one fsync), then runs all their callbacks.
+//
+//   auto opened = registrar::SqliteBindingStore::open(registrar::database_path(data_dir), {});
+//   if (!opened.ok()) return fail(opened.error);
+//   registrar::BindingStore& store = *opened.store;
+//   store.replace_aor("alice@acme.test", {b1}, [](const registrar::StoreResult& r) { … });
+//
+// Batching: when the writer is idle it takes everything queued at once
+// (natural batching: the busier the registrar, the bigger the batch, the same
+// number of fsyncs per second). Optionally, after a batch of more than one
+// write (a sign of load) it waits up to `max_batch_delay` for more before
+// starting the next. Within a batch only an AOR's last set is written (earlier
+// ones are superseded), but every `done` is called, after the COMMIT, in the
+// order the writes were issued.
+//
+// Failure: if any statement or the COMMIT fails, the transaction is rolled
+// back and every callback of the batch gets !ok with the SQLite error. A
+// write whose bindings break the REQUIRES of replace_aor (another AOR, the
+// same contact twice) fails alone with an explanation.
+//
+// Threading: all methods from any thread. `done` always runs on the writer
+// thread, never inside replace_aor(). replace_aor() called from a `done`
+// callback never blocks (it may exceed max_queue). flush() must not be called
+// from a `done` callback.
+#ifndef SWITCHBOARD_REGISTRAR_STORE_SQLITE_BINDING_STORE_H_
+#define SWITCHBOARD_REGISTRAR_STORE_SQLITE_BINDING_STORE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "registrar/store/binding_store.h"
+#include "registrar/store/sqlite_database.h"
+
+namespace registrar {
+
+struct SqliteBindingStoreOptions {
+  SqliteOptions database;
+  // Writes queued and not yet taken by the writer; beyond it replace_aor()
+  // blocks (kBlock) or fails its `done` with "binding store queue full" (kFail).
+  size_t max_queue = 65'536;
+  enum class WhenFull : uint8_t { kBlock, kFail } when_full = WhenFull::kBlock;
+  // Most writes in one transaction (bounds the latency a batch adds).
+  size_t max_batch = 4096;
+  // Extra time to gather writes under load; 0 = natural batching only.
+  std::chrono::microseconds max_batch_delay{0};
+};
+
+// Counters since open. Read with stats(); each field is consistent on its own.
+struct SqliteBindingStoreStats {
+  uint64_t writes = 0;               // replace_aor() calls accepted into the queue
+  uint64_t writes_committed = 0;     // … whose `done` got ok
+  uint64_t writes_failed = 0;        // … whose `done` got !ok (commit or validation)
+  uint64_t writes_rejected = 0;      // refused because the queue was full (kFail)
+  uint64_t writes_coalesced = 0;     // superseded by a later set for the AOR in the same batch
+  uint64_t transactions = 0;         // COMMITs that succeeded
+  uint64_t transactions_failed = 0;  // transactions rolled back
+  uint64_t rows_inserted = 0;
+  uint64_t largest_batch = 0;  // most writes in one transaction
+};
+
+class SqliteBindingStore;
+
+struct SqliteBindingStoreOpenResult {
+  std::unique_ptr<SqliteBindingStore> store;
+  std::string error;  // set iff !store
+  bool ok() const { return store != nullptr; }
+};
+
+class SqliteBindingStore final : public BindingStore {
+ public:
+  // Opens `path` (creating it and the schema), and starts the writer thread.
+  [[nodiscard]] static SqliteBindingStoreOpenResult open(const std::string& path,
+                                                         const SqliteBindingStoreOptions& options);
+
+  // Finishes every queued write (callbacks included), then stops the writer.
+  ~SqliteBindingStore() override;
+  SqliteBindingStore(const SqliteBindingStore&) = delete;
+  SqliteBindingStore& operator=(const SqliteBindingStore&) = delete;
+
+  void replace_aor(std::string aor, std::vector<Binding> bindings,
+                   std::function<void(const StoreResult&)> done) override;
+  // Read on the caller's thread, between the writer's transactions. Rows that
+  // cannot be decoded are skipped.
+  std::vector<Binding> load_unexpired(WallTime now) override;
+  size_t purge_expired(WallTime now) override;
+  void flush() override;
+
+  SqliteBindingStoreStats stats() const;
+
+ private:
+  struct Impl;
+  explicit SqliteBindingStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace registrar
+
+#endif  // SWITCHBOARD_REGISTRAR_STORE_SQLITE_BINDING_STORE_H_

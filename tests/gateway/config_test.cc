@@ -1,0 +1,388 @@
+// The configuration: the public-contract keys, every realm setting, defaults,
+// precedence flags > environment > file, an error naming file, line and key
+// for every bad input (never a secret), and the credential bootstrap into a
+// CredentialStore (upsert, HA1 only, passwords wiped).
+#include "gateway/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "gateway/bootstrap.h"
+#include "gateway/command_line.h"
+#include "registrar/digest.h"
+#include "registrar/store/memory_stores.h"
+
+namespace {
+
+using switchboard::CommandLine;
+using switchboard::Config;
+using switchboard::ConfigOrError;
+using switchboard::parse_config_text;
+
+// The example of issue 4 and docs/configuration.md, verbatim: scripts outside
+// the project rely on these keys.
+constexpr const char* kContract = R"(sip:
+  listen: ["udp:127.0.0.1:5060", "tcp:127.0.0.1:5060"]
+data_dir: ./data
+realms:
+  - name: acme.test
+    challenge: 401            # or 407
+    users:
+      - username: alice
+        password: "s3cret"    # or: ha1_md5 / hash1 / hash1b instead of password
+)";
+
+Config parse_ok(const std::string& yaml) {
+  ConfigOrError c = parse_config_text(yaml, "test.yaml");
+  EXPECT_TRUE(c.ok()) << c.error;
+  return c.ok() ? *c.config : Config();
+}
+
+// Verifies the public-contract example parses into exactly what it says.
+TEST(Config, PublicContractExample) {
+  Config c = parse_ok(kContract);
+  ASSERT_EQ(c.listen.size(), 2u);
+  EXPECT_EQ(c.listen[0].to_string(), "udp:127.0.0.1:5060");
+  EXPECT_EQ(c.listen[1].to_string(), "tcp:127.0.0.1:5060");
+  EXPECT_EQ(c.data_dir, "./data");
+  ASSERT_EQ(c.realms.size(), 1u);
+  EXPECT_EQ(c.realms[0].realm.name, "acme.test");
+  EXPECT_EQ(c.realms[0].realm.challenge, registrar::ChallengeMode::k401);
+  ASSERT_EQ(c.realms[0].users.size(), 1u);
+  EXPECT_EQ(c.realms[0].users[0].username, "alice");
+  EXPECT_EQ(c.realms[0].users[0].password, "s3cret");
+  EXPECT_EQ(c.realms[0].users[0].line, 8);  // "- username: alice"
+}
+
+// Verifies an empty file yields the documented defaults.
+TEST(Config, EmptyFileGivesDefaults) {
+  Config c = parse_ok("");
+  ASSERT_EQ(c.listen.size(), 2u);
+  EXPECT_EQ(c.listen[0].to_string(), "udp:127.0.0.1:5060");
+  EXPECT_EQ(c.data_dir, "./data");
+  EXPECT_EQ(c.log_level, switchboard::LogLevel::kInfo);
+  EXPECT_GE(c.threads, 1u);
+  EXPECT_EQ(c.nonce.lifetime, std::chrono::seconds(300));
+  EXPECT_FALSE(c.nonce.secret);
+  EXPECT_TRUE(c.auth_throttle.enabled);
+  EXPECT_EQ(c.auth_throttle.max_failures, 10u);
+  EXPECT_TRUE(c.realms.empty());
+}
+
+// Verifies every realm, nonce, throttle and server key reaches its field.
+TEST(Config, EveryKey) {
+  Config c = parse_ok(R"(
+sip:
+  listen: "udp:0.0.0.0:5070"
+  tcp_idle_timeout: 30
+  tcp_max_connections: 100
+data_dir: /var/lib/switchboard
+log_level: debug
+threads: 3
+nonce: {secret: "0123456789abcdef0123", lifetime: 120, max_tracked: 5000}
+auth_throttle: {enabled: true, max_failures: 5, window: 30, cooldown: 600, action: drop}
+realms:
+  - name: pbx.example
+    challenge: 407
+    algorithms: [SHA-256, MD5]
+    allow_qop_less: yes
+    default_expires: 1800
+    min_expires: 120
+    max_expires: 3600
+    max_contacts: 3
+    overflow: evict_oldest
+    source_auth: trusted_or_digest
+    trusted_sources: [192.0.2.0/24, "2001:db8::/32", 198.51.100.7]
+    aliases: {alice: [sales, "+15551234"], bob: support}
+    users:
+      - {username: alice, password: pw}
+      - {username: bob, ha1_md5: 0123456789ABCDEF0123456789abcdef}
+      - {username: carol, hash1: 0123456789abcdef0123456789abcdef, hash1b: 0123456789abcdef0123456789abcdef, domain: other.example}
+)");
+  ASSERT_EQ(c.listen.size(), 1u);
+  EXPECT_EQ(c.listen[0].to_string(), "udp:0.0.0.0:5070");
+  EXPECT_EQ(c.tcp_idle_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(c.tcp_max_connections, 100u);
+  EXPECT_EQ(c.data_dir, "/var/lib/switchboard");
+  EXPECT_EQ(c.log_level, switchboard::LogLevel::kDebug);
+  EXPECT_EQ(c.threads, 3u);
+  EXPECT_EQ(c.nonce.secret, "0123456789abcdef0123");
+  EXPECT_EQ(c.nonce.secret_origin, switchboard::SecretOrigin::kFile);
+  EXPECT_EQ(c.nonce.lifetime, std::chrono::seconds(120));
+  EXPECT_EQ(c.nonce.max_tracked, 5000u);
+  EXPECT_EQ(c.auth_throttle.max_failures, 5u);
+  EXPECT_EQ(c.auth_throttle.window, std::chrono::seconds(30));
+  EXPECT_EQ(c.auth_throttle.cooldown, std::chrono::seconds(600));
+  EXPECT_EQ(c.auth_throttle.action, switchboard::ThrottleAction::kDrop);
+  ASSERT_EQ(c.realms.size(), 1u);
+  const registrar::Realm& r = c.realms[0].realm;
+  EXPECT_EQ(r.challenge, registrar::ChallengeMode::k407);
+  EXPECT_EQ(r.algorithms,
+            (std::vector<registrar::DigestAlgorithm>{registrar::DigestAlgorithm::kSha256,
+                                                     registrar::DigestAlgorithm::kMd5}));
+  EXPECT_TRUE(r.allow_qop_less);
+  EXPECT_EQ(r.default_expires, 1800u);
+  EXPECT_EQ(r.min_expires, 120u);
+  EXPECT_EQ(r.max_expires, 3600u);
+  EXPECT_EQ(r.max_contacts, 3u);
+  EXPECT_EQ(r.overflow, registrar::ContactOverflowPolicy::kEvictOldest);
+  EXPECT_EQ(r.source_auth, registrar::SourceAuthMode::kTrustedOrDigest);
+  ASSERT_EQ(r.trusted_sources.size(), 3u);
+  EXPECT_EQ(r.trusted_sources[0].text, "192.0.2.0/24");
+  EXPECT_EQ(r.trusted_sources[1].text, "2001:db8::/32");
+  EXPECT_EQ(r.trusted_sources[2].text, "198.51.100.7/32");
+  EXPECT_EQ(r.aliases.at("alice"), (std::vector<std::string>{"sales", "+15551234"}));
+  EXPECT_EQ(r.aliases.at("bob"), (std::vector<std::string>{"support"}));
+  const auto& users = c.realms[0].users;
+  ASSERT_EQ(users.size(), 3u);
+  EXPECT_EQ(users[0].domain, "pbx.example");  // default: the realm
+  EXPECT_EQ(users[1].ha1_md5, "0123456789ABCDEF0123456789abcdef");
+  EXPECT_EQ(users[2].ha1_md5, "0123456789abcdef0123456789abcdef");  // hash1 is ha1_md5
+  EXPECT_EQ(users[2].domain, "other.example");
+}
+
+struct BadConfig {
+  const char* yaml;
+  std::vector<const char*> fragments;  // all must appear in the error
+};
+
+// Readable test names in ctest: the expected key or message fragment.
+void PrintTo(const BadConfig& b, std::ostream* os) {
+  *os << (b.fragments.size() > 1 ? b.fragments[1] : b.fragments[0]);
+}
+
+class ConfigErrors : public ::testing::TestWithParam<BadConfig> {};
+
+// Verifies each bad input is refused with a message naming file, line and key.
+TEST_P(ConfigErrors, NameFileLineAndKey) {
+  ConfigOrError c = parse_config_text(GetParam().yaml, "bad.yaml");
+  ASSERT_FALSE(c.ok()) << GetParam().yaml;
+  for (const char* f : GetParam().fragments)
+    EXPECT_NE(c.error.find(f), std::string::npos) << c.error;
+  EXPECT_EQ(c.error.find("hunter2"), std::string::npos) << "secret in: " << c.error;
+  EXPECT_EQ(c.error.find('\n'), std::string::npos) << c.error;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, ConfigErrors,
+    ::testing::Values(
+        BadConfig{"sip: [unclosed\n", {"bad.yaml:", "invalid YAML"}},
+        BadConfig{"sip:\n  listen: [\"udp:1.2.3.4:5060\"]\nlisten: x\n",
+                  {"bad.yaml:3:", "listen: unknown key"}},
+        BadConfig{"realms:\n  - name: a.test\n    challange: 407\n",
+                  {"bad.yaml:3:", "realms[0].challange", "unknown key"}},
+        BadConfig{"realms:\n  - name: a.test\n    challenge: 402\n",
+                  {"bad.yaml:3:", "realms[0].challenge", "expected 401 or 407", "402"}},
+        BadConfig{"sip:\n  listen: [\"udp:1.2.3.4:5060\", \"sctp:1.2.3.4:5\"]\n",
+                  {"bad.yaml:2:", "sip.listen[1]", "unknown transport"}},
+        BadConfig{"threads: 0\n", {"bad.yaml:1:", "threads", "1 to 256"}},
+        BadConfig{"log_level: loud\n", {"log_level", "loud"}},
+        BadConfig{"data_dir: [a, b]\n", {"data_dir", "single value"}},
+        BadConfig{"nonce: {secret: hunter2}\n", {"nonce.secret", "too short"}},
+        BadConfig{"auth_throttle: {action: ignore}\n", {"auth_throttle.action", "reject or drop"}},
+        BadConfig{"realms:\n  - name: a.test\n    min_expires: 600\n    max_expires: 60\n",
+                  {"realms[0].min_expires", "max_expires"}},
+        BadConfig{"realms:\n  - name: a.test\n    default_expires: 10\n",
+                  {"realms[0].default_expires", "min_expires"}},
+        BadConfig{"realms:\n  - name: a.test\n    algorithms: [SHA-1]\n",
+                  {"bad.yaml:3:", "realms[0].algorithms", "SHA-1"}},
+        BadConfig{"realms:\n  - name: a.test\n    algorithms: [MD5, md5]\n", {"listed twice"}},
+        BadConfig{"realms:\n  - name: a.test\n    overflow: drop\n", {"realms[0].overflow"}},
+        BadConfig{"realms:\n  - name: a.test\n    source_auth: trusted_or_digest\n",
+                  {"realms[0].source_auth", "trusted_sources"}},
+        BadConfig{"realms:\n  - name: a.test\n    trusted_sources: [10.0.0.0/33]\n",
+                  {"realms[0].trusted_sources", "10.0.0.0/33"}},
+        BadConfig{"realms:\n  - name: a.test\n  - name: A.TEST\n",
+                  {"bad.yaml:3:", "realms[1].name", "listed twice"}},
+        BadConfig{"realms:\n  - challenge: 401\n", {"realms[0].name", "missing"}},
+        BadConfig{"realms:\n  - name: \"a test\"\n", {"realms[0].name"}},
+        BadConfig{
+            "realms:\n  - name: a.test\n    users:\n      - {username: al, password: hunter2, "
+            "ha1_md5: 0123456789abcdef0123456789abcdef}\n",
+            {"bad.yaml:4:", "realms[0].users[0]", "not both"}},
+        BadConfig{"realms:\n  - name: a.test\n    users:\n      - {username: al}\n",
+                  {"bad.yaml:4:", "realms[0].users[0]", "needs password"}},
+        BadConfig{
+            "realms:\n  - name: a.test\n    users:\n      - {username: al, ha1_md5: hunter2}\n",
+            {"realms[0].users[0]", "32 hex digits"}},
+        BadConfig{
+            "realms:\n  - name: a.test\n    users:\n      - {username: al, password: hunter2}\n"
+            "      - {username: al, password: hunter2x}\n",
+            {"bad.yaml:5:", "realms[0].users[1].username", "listed twice"}},
+        BadConfig{
+            "realms:\n  - name: a.test\n    users:\n      - {username: al, pasword: hunter2}\n",
+            {"realms[0].users[0].pasword", "unknown key"}},
+        BadConfig{"realms:\n  - name: a.test\n    users:\n      - {username: al, hash1: "
+                  "0123456789abcdef0123456789abcdef, ha1_md5: ffffffffffffffffffffffffffffffff}\n",
+                  {"realms[0].users[0].hash1", "differs from ha1_md5"}},
+        BadConfig{"realms:\n  - name: a.test\n    allow_qop_less: maybe\n",
+                  {"realms[0].allow_qop_less", "true or false"}},
+        BadConfig{"realms: {name: a.test}\n", {"realms", "list of realms"}},
+        BadConfig{"data_dir: a\ndata_dir: b\n", {"bad.yaml:2:", "data_dir", "duplicate key"}}));
+
+// A config file on disk, removed at the end of the test.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& text) {
+    char name[] = "/tmp/switchboard-config-test-XXXXXX";
+    int fd = mkstemp(name);
+    EXPECT_GE(fd, 0);
+    close(fd);
+    path_ = name;
+    std::ofstream(path_) << text;
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+switchboard::Environment fake_env(std::map<std::string, std::string> vars) {
+  return [vars](std::string_view name) -> std::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+CommandLine parse_flags(std::vector<std::string_view> args) {
+  CommandLine cli;
+  std::string error;
+  EXPECT_TRUE(switchboard::parse_command_line(args, cli, error)) << error;
+  return cli;
+}
+
+// Verifies flags beat the environment, which beats the file.
+TEST(ConfigPrecedence, FlagsOverEnvironmentOverFile) {
+  TempFile file(
+      "sip:\n  listen: [\"udp:127.0.0.1:5060\", \"tcp:127.0.0.1:5060\"]\n"
+      "data_dir: /from/file\nlog_level: error\nthreads: 2\n"
+      "nonce: {secret: \"file-secret-0123456789\"}\n");
+
+  auto only_file = switchboard::load_config(parse_flags({"--config", file.path()}), fake_env({}));
+  ASSERT_TRUE(only_file.ok()) << only_file.error;
+  EXPECT_EQ(only_file.config->data_dir, "/from/file");
+  EXPECT_EQ(only_file.config->log_level, switchboard::LogLevel::kError);
+  EXPECT_EQ(only_file.config->config_file, file.path());
+  EXPECT_EQ(only_file.config->nonce.secret_origin, switchboard::SecretOrigin::kFile);
+
+  auto env = fake_env({{"SWITCHBOARD_DATA_DIR", "/from/env"},
+                       {"SWITCHBOARD_LOG_LEVEL", "warn"},
+                       {"SWITCHBOARD_THREADS", "4"},
+                       {"SWITCHBOARD_SIP_LISTEN", "udp:127.0.0.1:7000, tcp:127.0.0.1:7001"},
+                       {"SWITCHBOARD_NONCE_SECRET", "env-secret-0123456789"}});
+  auto with_env = switchboard::load_config(parse_flags({"--config", file.path()}), env);
+  ASSERT_TRUE(with_env.ok()) << with_env.error;
+  EXPECT_EQ(with_env.config->data_dir, "/from/env");
+  EXPECT_EQ(with_env.config->log_level, switchboard::LogLevel::kWarn);
+  EXPECT_EQ(with_env.config->threads, 4u);
+  ASSERT_EQ(with_env.config->listen.size(), 2u);
+  EXPECT_EQ(with_env.config->listen[1].to_string(), "tcp:127.0.0.1:7001");
+  EXPECT_EQ(with_env.config->nonce.secret, "env-secret-0123456789");
+  EXPECT_EQ(with_env.config->nonce.secret_origin, switchboard::SecretOrigin::kEnvironment);
+
+  auto with_flags = switchboard::load_config(
+      parse_flags({"--config", file.path(), "--data-dir", "/from/flag", "--log-level=debug",
+                   "--threads", "1", "--sip-listen", "udp:127.0.0.1:0"}),
+      env);
+  ASSERT_TRUE(with_flags.ok()) << with_flags.error;
+  EXPECT_EQ(with_flags.config->data_dir, "/from/flag");
+  EXPECT_EQ(with_flags.config->log_level, switchboard::LogLevel::kDebug);
+  EXPECT_EQ(with_flags.config->threads, 1u);
+  ASSERT_EQ(with_flags.config->listen.size(), 1u);  // replaces, never appends
+  EXPECT_EQ(with_flags.config->listen[0].to_string(), "udp:127.0.0.1:0");
+}
+
+// Verifies SWITCHBOARD_CONFIG names the file when --config is absent.
+TEST(ConfigPrecedence, ConfigFileFromEnvironment) {
+  TempFile file("data_dir: /via/env/file\n");
+  auto c =
+      switchboard::load_config(parse_flags({}), fake_env({{"SWITCHBOARD_CONFIG", file.path()}}));
+  ASSERT_TRUE(c.ok()) << c.error;
+  EXPECT_EQ(c.config->data_dir, "/via/env/file");
+}
+
+// Verifies bad environment values and unreadable files are named in the error.
+TEST(ConfigPrecedence, EnvironmentAndFileErrors) {
+  auto bad = switchboard::load_config(parse_flags({}), fake_env({{"SWITCHBOARD_THREADS", "x"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error.find("SWITCHBOARD_THREADS"), std::string::npos) << bad.error;
+  bad = switchboard::load_config(parse_flags({}),
+                                 fake_env({{"SWITCHBOARD_NONCE_SECRET", "hunter2"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error.find("SWITCHBOARD_NONCE_SECRET"), std::string::npos) << bad.error;
+  EXPECT_EQ(bad.error.find("hunter2"), std::string::npos) << bad.error;
+  bad = switchboard::load_config(parse_flags({"--config", "/nonexistent/switchboard.yaml"}),
+                                 fake_env({}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error.find("/nonexistent/switchboard.yaml"), std::string::npos) << bad.error;
+}
+
+// Verifies drop_passwords() forgets every password.
+TEST(Config, DropPasswords) {
+  Config c = parse_ok(kContract);
+  c.drop_passwords();
+  EXPECT_FALSE(c.realms[0].users[0].password);
+}
+
+// Verifies the bootstrap stores realms and HA1-only credentials, skips
+// unchanged users on the next start, replaces changed ones, leaves users that
+// exist only in the store alone, and wipes the passwords.
+TEST(Bootstrap, UpsertsRealmsAndCredentials) {
+  registrar::MemoryCredentialStore store;
+  Config c = parse_ok(R"(realms:
+  - name: acme.test
+    algorithms: [SHA-256, MD5]
+    users:
+      - {username: alice, password: s3cret}
+      - {username: bob, ha1_md5: 0123456789abcdef0123456789abcdef}
+)");
+  switchboard::BootstrapResult r = switchboard::bootstrap_credentials(c, store);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.realms, 1u);
+  EXPECT_EQ(r.users, 2u);
+  EXPECT_FALSE(c.realms[0].users[0].password);  // wiped
+  ASSERT_EQ(r.missing.size(), 1u);              // bob cannot answer SHA-256
+  EXPECT_EQ(r.missing[0].username, "bob");
+  EXPECT_EQ(r.missing[0].algorithms, "SHA-256");
+
+  auto alice = store.find_credential("acme.test", "alice");
+  ASSERT_TRUE(alice);
+  EXPECT_EQ(
+      alice->ha1(registrar::DigestAlgorithm::kMd5),
+      registrar::compute_ha1(registrar::DigestAlgorithm::kMd5, "alice", "acme.test", "s3cret"));
+  EXPECT_TRUE(alice->supports(registrar::DigestAlgorithm::kSha512_256));
+  EXPECT_EQ(alice->hash1b(),
+            registrar::compute_hash1b("alice", "acme.test", "acme.test", "s3cret"));
+  ASSERT_TRUE(store.find_realm("ACME.test"));
+
+  // Someone else (the admin API) adds a user; the next start changes alice.
+  ASSERT_TRUE(store
+                  .put_credential(
+                      registrar::Credential::from_password("acme.test", "zed", "zzz", "acme.test"))
+                  .ok);
+  Config again = parse_ok(R"(realms:
+  - name: acme.test
+    algorithms: [SHA-256, MD5]
+    users:
+      - {username: alice, password: n3w}
+      - {username: bob, ha1_md5: 0123456789abcdef0123456789abcdef}
+)");
+  r = switchboard::bootstrap_credentials(again, store);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.users, 1u);      // alice rewritten
+  EXPECT_EQ(r.unchanged, 1u);  // bob as before
+  EXPECT_EQ(store.find_credential("acme.test", "alice")->ha1(registrar::DigestAlgorithm::kMd5),
+            registrar::compute_ha1(registrar::DigestAlgorithm::kMd5, "alice", "acme.test", "n3w"));
+  EXPECT_TRUE(store.find_credential("acme.test", "zed"));  // not in the file: kept
+}
+
+}  // namespace

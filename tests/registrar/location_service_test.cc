@@ -1,0 +1,452 @@
+// LocationService (registrar/location_service.h) on a ManualClock and a fake
+// store whose commits the test triggers: events after commit, expiry exactly
+// on time, stale heap entries, connection loss, the binding bound, and
+// concurrent updates against the real SQLite store.
+#include "registrar/location_service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "binding_fixtures.h"
+#include "fake_binding_store.h"
+#include "registrar/store/sqlite_binding_store.h"
+#include "temp_dir.h"
+
+namespace registrar {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+using testing::FakeBindingStore;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using testing::make_binding;
+using ::testing::SizeIs;
+
+// Records every event, thread-safely.
+class RecordingObserver : public RegistrationObserver {
+ public:
+  void on_added(const Binding& b) override { record("added", b); }
+  void on_refreshed(const Binding& b) override { record("refreshed", b); }
+  void on_replaced(const Binding& o, const Binding& n) override {
+    record("replaced " + o.contact + " ->", n);
+  }
+  void on_removed(const Binding& b) override { record("removed", b); }
+  void on_expired(const Binding& b) override { record("expired", b); }
+  void on_auth_failed(std::string_view realm, std::string_view username, std::string_view ip,
+                      std::string_view reason) override {
+    std::lock_guard lock(mu_);
+    events_.push_back("auth_failed " + std::string(username) + "@" + std::string(realm) + " " +
+                      std::string(reason));
+  }
+  std::vector<std::string> events() const {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+
+ private:
+  void record(const std::string& what, const Binding& b) {
+    std::lock_guard lock(mu_);
+    events_.push_back(what + " " + b.contact);
+  }
+  mutable std::mutex mu_;
+  std::vector<std::string> events_;
+};
+
+class LocationServiceTest : public ::testing::Test {
+ protected:
+  LocationServiceTest() { location_.add_observer(&observer_); }
+
+  WallTime in(std::chrono::milliseconds d) const { return clock_.wall_now() + d; }
+
+  Binding binding(const std::string& aor, const std::string& contact, std::chrono::milliseconds ttl,
+                  uint64_t connection_id = 0) {
+    Binding b = make_binding(aor, contact, in(ttl));
+    b.connection_id = connection_id;
+    if (connection_id != 0) b.transport = "tcp";
+    return b;
+  }
+
+  // Adds `b` (or refreshes the binding with its contact) and returns the result once committed.
+  std::optional<UpdateResult> put(const Binding& b) {
+    std::optional<UpdateResult> result;
+    location_.update(
+        b.aor,
+        [&](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+          for (Binding& existing : set) {
+            if (existing.contact == b.contact) {
+              existing = b;
+              events.refreshed(b);
+              return {};
+            }
+          }
+          set.push_back(b);
+          events.added(b);
+          return {};
+        },
+        [&](const UpdateResult& r) { result = r; });
+    store_.commit_all();
+    return result;
+  }
+
+  sip::ManualClock clock_;
+  FakeBindingStore store_;
+  LocationService location_{store_, clock_, LocationOptions{.shards = 4, .max_bindings = 100}};
+  RecordingObserver observer_;
+};
+
+// Verifies an added binding is in the cache at once, but done and on_added wait for the commit.
+TEST_F(LocationServiceTest, AddIsVisibleAtOnceAndReportedAfterCommit) {
+  const Binding b = binding("alice@acme.test", "sip:alice@192.0.2.4", seconds(60));
+  std::optional<UpdateResult> result;
+  location_.update(
+      b.aor,
+      [&](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+        set.push_back(b);
+        events.added(b);
+        return {};
+      },
+      [&](const UpdateResult& r) { result = r; });
+  EXPECT_THAT(location_.lookup(b.aor), ElementsAre(b));
+  EXPECT_FALSE(result) << "done before the commit";
+  EXPECT_THAT(observer_.events(), IsEmpty());
+  EXPECT_THAT(store_.pending_writes(), SizeIs(1));
+
+  store_.commit_all();
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok());
+  EXPECT_THAT(result->bindings, ElementsAre(b));
+  EXPECT_THAT(observer_.events(), ElementsAre("added sip:alice@192.0.2.4"));
+  EXPECT_THAT(store_.stored(b.aor), ElementsAre(b));
+  EXPECT_EQ(location_.binding_count(), 1u);
+  EXPECT_EQ(location_.aor_count(), 1u);
+}
+
+// Verifies refresh, RFC 5626 replace and removal reach the matching observer callbacks.
+TEST_F(LocationServiceTest, RefreshReplaceRemoveEvents) {
+  Binding b = binding("alice@acme.test", "sip:alice@192.0.2.4", seconds(60));
+  put(b);
+  b.expires_at = in(seconds(120));
+  put(b);
+  const Binding flow = binding("alice@acme.test", "sip:alice@198.51.100.1", seconds(60));
+  location_.update(
+      b.aor,
+      [&](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+        events.replaced(set[0], flow);
+        set[0] = flow;
+        return {};
+      },
+      nullptr);
+  store_.commit_all();
+  EXPECT_TRUE(location_.remove(b.aor, flow.contact));
+  EXPECT_FALSE(location_.remove(b.aor, flow.contact));
+  EXPECT_THAT(location_.lookup(b.aor), IsEmpty());
+  store_.commit_all();
+  EXPECT_THAT(observer_.events(),
+              ElementsAre("added sip:alice@192.0.2.4", "refreshed sip:alice@192.0.2.4",
+                          "replaced sip:alice@192.0.2.4 -> sip:alice@198.51.100.1",
+                          "removed sip:alice@198.51.100.1"));
+  EXPECT_THAT(store_.stored(b.aor), IsEmpty());
+  EXPECT_EQ(location_.binding_count(), 0u);
+  EXPECT_EQ(location_.aor_count(), 0u);
+}
+
+// Verifies a refusing mutation answers at once with its status and changes nothing.
+TEST_F(LocationServiceTest, RefusalAnswersAtOnce) {
+  const Binding b = binding("alice@acme.test", "sip:alice@192.0.2.4", seconds(60));
+  put(b);
+  std::optional<UpdateResult> result;
+  location_.update(
+      b.aor,
+      [](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+        set.clear();
+        return {423, "Interval Too Brief"};
+      },
+      [&](const UpdateResult& r) { result = r; });
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 423);
+  EXPECT_EQ(result->reason, "Interval Too Brief");
+  EXPECT_THAT(result->bindings, ElementsAre(b));
+  EXPECT_EQ(store_.pending(), 0u);
+  EXPECT_THAT(location_.lookup(b.aor), ElementsAre(b));
+}
+
+// Verifies an update that changes nothing (a query) answers at once without a write.
+TEST_F(LocationServiceTest, NoChangeAnswersAtOnce) {
+  const Binding b = binding("alice@acme.test", "sip:alice@192.0.2.4", seconds(60));
+  put(b);
+  std::optional<UpdateResult> result;
+  location_.update(
+      b.aor, [](std::vector<Binding>&, UpdateEvents&) -> MutationStatus { return {}; },
+      [&](const UpdateResult& r) { result = r; });
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok());
+  EXPECT_THAT(result->bindings, ElementsAre(b));
+  EXPECT_EQ(store_.pending(), 0u);
+}
+
+// Verifies a binding expires exactly at expires_at: not 1 ms before, and on_expired fires once.
+TEST_F(LocationServiceTest, ExpiresExactlyOnTime) {
+  const Binding b = binding("alice@acme.test", "sip:alice@192.0.2.4", seconds(60));
+  put(b);
+  EXPECT_EQ(location_.next_expiry(), b.expires_at);
+
+  clock_.advance(seconds(60) - milliseconds(1));
+  EXPECT_EQ(location_.expire_due(), 0u);
+  EXPECT_THAT(location_.lookup(b.aor), ElementsAre(b));
+  EXPECT_EQ(store_.pending(), 0u);
+
+  clock_.advance(milliseconds(1));
+  EXPECT_THAT(location_.lookup(b.aor), IsEmpty()) << "lookup hides it even before expire_due";
+  EXPECT_EQ(location_.expire_due(), 1u);
+  EXPECT_EQ(location_.binding_count(), 0u);
+  EXPECT_EQ(location_.aor_count(), 0u);
+  EXPECT_FALSE(location_.next_expiry());
+  store_.commit_all();
+  EXPECT_THAT(store_.stored(b.aor), IsEmpty());
+  EXPECT_EQ(location_.expire_due(), 0u);
+  clock_.advance(seconds(3600));
+  EXPECT_EQ(location_.expire_due(), 0u);
+  store_.commit_all();
+  EXPECT_THAT(observer_.events(),
+              ElementsAre("added sip:alice@192.0.2.4", "expired sip:alice@192.0.2.4"));
+}
+
+// Verifies a refreshed binding's old heap entry is skipped, and it expires at its new time.
+TEST_F(LocationServiceTest, StaleHeapEntriesAreSkipped) {
+  Binding b = binding("alice@acme.test", "sip:alice@192.0.2.4", seconds(60));
+  put(b);
+  b.expires_at = in(seconds(120));
+  put(b);
+  EXPECT_EQ(location_.next_expiry(), b.expires_at) << "the 60 s entry is stale";
+  clock_.advance(seconds(60));
+  EXPECT_EQ(location_.expire_due(), 0u);
+  EXPECT_THAT(location_.lookup(b.aor), ElementsAre(b));
+  clock_.advance(seconds(60));
+  EXPECT_EQ(location_.expire_due(), 1u);
+
+  // A removed binding leaves only a stale entry behind.
+  const Binding c = binding("bob@acme.test", "sip:bob@192.0.2.5", seconds(30));
+  put(c);
+  EXPECT_TRUE(location_.remove(c.aor, c.contact));
+  EXPECT_FALSE(location_.next_expiry());
+  clock_.advance(seconds(30));
+  EXPECT_EQ(location_.expire_due(), 0u);
+}
+
+// Verifies several AORs and bindings due at different times expire in order, each once.
+TEST_F(LocationServiceTest, ExpiryAcrossAors) {
+  put(binding("a@acme.test", "sip:a1@192.0.2.1", seconds(10)));
+  put(binding("a@acme.test", "sip:a2@192.0.2.1", seconds(20)));
+  put(binding("b@acme.test", "sip:b@192.0.2.1", seconds(10)));
+  clock_.advance(seconds(10));
+  EXPECT_EQ(location_.expire_due(), 2u);
+  EXPECT_THAT(location_.lookup("a@acme.test"), SizeIs(1));
+  EXPECT_EQ(location_.next_expiry(), clock_.wall_now() + seconds(10));
+  clock_.advance(seconds(10));
+  EXPECT_EQ(location_.expire_due(), 1u);
+  EXPECT_EQ(location_.binding_count(), 0u);
+}
+
+// Verifies an update drops bindings already due (the mutation never sees them) and
+// reports them as expired after the commit.
+TEST_F(LocationServiceTest, UpdateDropsDueBindings) {
+  const Binding old = binding("alice@acme.test", "sip:old@192.0.2.4", seconds(10));
+  put(old);
+  clock_.advance(seconds(10));
+  const Binding fresh = binding("alice@acme.test", "sip:new@192.0.2.4", seconds(60));
+  location_.update(
+      old.aor,
+      [&](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+        EXPECT_THAT(set, IsEmpty());
+        set.push_back(fresh);
+        events.added(fresh);
+        return {};
+      },
+      nullptr);
+  store_.commit_all();
+  EXPECT_THAT(store_.stored(old.aor), ElementsAre(fresh));
+  EXPECT_EQ(location_.binding_count(), 1u);
+  EXPECT_EQ(location_.expire_due(), 0u);
+  EXPECT_THAT(observer_.events(),
+              ElementsAre("added sip:old@192.0.2.4", "expired sip:old@192.0.2.4",
+                          "added sip:new@192.0.2.4"));
+}
+
+// Verifies closing a connection removes exactly the bindings made over it.
+TEST_F(LocationServiceTest, RemoveConnection) {
+  put(binding("a@acme.test", "sip:a@192.0.2.1;transport=tcp", seconds(60), 7));
+  put(binding("b@acme.test", "sip:b1@192.0.2.2;transport=tcp", seconds(60), 7));
+  put(binding("b@acme.test", "sip:b2@192.0.2.3;transport=tcp", seconds(60), 8));
+  put(binding("c@acme.test", "sip:c@192.0.2.4", seconds(60)));
+  // d moved from connection 7 to 9 with a refresh: it no longer belongs to 7.
+  put(binding("d@acme.test", "sip:d@192.0.2.5;transport=tcp", seconds(60), 7));
+  put(binding("d@acme.test", "sip:d@192.0.2.5;transport=tcp", seconds(90), 9));
+
+  EXPECT_EQ(location_.remove_connection(7), 2u);
+  EXPECT_THAT(location_.lookup("a@acme.test"), IsEmpty());
+  EXPECT_THAT(location_.lookup("b@acme.test"), ElementsAre(Field(&Binding::connection_id, 8u)));
+  EXPECT_THAT(location_.lookup("c@acme.test"), SizeIs(1));
+  EXPECT_THAT(location_.lookup("d@acme.test"), SizeIs(1));
+  EXPECT_EQ(location_.remove_connection(7), 0u);
+  EXPECT_EQ(location_.remove_connection(0), 0u) << "0 means UDP, never a connection";
+  store_.commit_all();
+  EXPECT_THAT(store_.stored("a@acme.test"), IsEmpty());
+  EXPECT_THAT(store_.stored("b@acme.test"), SizeIs(1));
+  const auto events = observer_.events();
+  EXPECT_EQ(std::count_if(events.begin(), events.end(),
+                          [](const std::string& e) { return e.starts_with("removed"); }),
+            2);
+  EXPECT_EQ(location_.remove_connection(9), 1u);
+  EXPECT_EQ(location_.remove_connection(8), 1u);
+  EXPECT_EQ(location_.binding_count(), 1u);
+}
+
+// Verifies growth past max_bindings gets 503 at once, while refreshes at the limit work.
+TEST_F(LocationServiceTest, MaxBindingsGives503) {
+  LocationService small(store_, clock_, LocationOptions{.shards = 2, .max_bindings = 2});
+  auto add = [&](const Binding& b) {
+    std::optional<UpdateResult> result;
+    small.update(
+        b.aor,
+        [&](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+          std::erase_if(set, [&](const Binding& x) { return x.contact == b.contact; });
+          set.push_back(b);
+          events.added(b);
+          return {};
+        },
+        [&](const UpdateResult& r) { result = r; });
+    store_.commit_all();
+    return result;
+  };
+  EXPECT_TRUE(add(binding("a@acme.test", "sip:a@192.0.2.1", seconds(60)))->ok());
+  EXPECT_TRUE(add(binding("b@acme.test", "sip:b@192.0.2.1", seconds(60)))->ok());
+  auto refused = add(binding("c@acme.test", "sip:c@192.0.2.1", seconds(60)));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_THAT(refused->detail, HasSubstr("max_bindings"));
+  EXPECT_THAT(small.lookup("c@acme.test"), IsEmpty());
+  EXPECT_TRUE(add(binding("a@acme.test", "sip:a@192.0.2.1", seconds(90)))->ok()) << "refresh";
+  EXPECT_EQ(small.binding_count(), 2u);
+  EXPECT_EQ(small.stats().rejected_full, 1u);
+}
+
+// Verifies a failed store write answers 500 with the error, without observer events.
+TEST_F(LocationServiceTest, StoreFailureAnswers500) {
+  const Binding b = binding("alice@acme.test", "sip:alice@192.0.2.4", seconds(60));
+  std::optional<UpdateResult> result;
+  location_.update(
+      b.aor,
+      [&](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+        set.push_back(b);
+        events.added(b);
+        return {};
+      },
+      [&](const UpdateResult& r) { result = r; });
+  store_.commit_all(StoreResult{.ok = false, .error = "disk I/O error"});
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 500);
+  EXPECT_EQ(result->detail, "disk I/O error");
+  EXPECT_THAT(observer_.events(), IsEmpty());
+  EXPECT_EQ(location_.stats().store_failures, 1u);
+  // The retry persists the whole set.
+  EXPECT_TRUE(put(b)->ok());
+  EXPECT_THAT(store_.stored(b.aor), ElementsAre(b));
+}
+
+// Verifies load() restores unexpired bindings with their expiries, and forgets
+// connection ids of the previous process.
+TEST_F(LocationServiceTest, LoadRestoresBindings) {
+  Binding tcp = binding("a@acme.test", "sip:a@192.0.2.1;transport=tcp", seconds(60), 5);
+  Binding udp = binding("a@acme.test", "sip:a2@192.0.2.1", seconds(30));
+  Binding gone = binding("b@acme.test", "sip:b@192.0.2.1", seconds(-1));
+  for (const Binding& b : {tcp, udp, gone}) store_.preload(b);
+  EXPECT_EQ(location_.load(), 2u);
+  EXPECT_EQ(location_.binding_count(), 2u);
+  EXPECT_EQ(location_.aor_count(), 1u);
+  EXPECT_EQ(location_.next_expiry(), udp.expires_at);
+  EXPECT_EQ(location_.remove_connection(5), 0u) << "connection 5 of the old process is not ours";
+  tcp.connection_id = 0;
+  EXPECT_THAT(location_.lookup("a@acme.test"), ::testing::UnorderedElementsAre(tcp, udp));
+  clock_.advance(seconds(60));
+  EXPECT_EQ(location_.expire_due(), 2u);
+}
+
+// Verifies authentication failures fan out to the observers.
+TEST_F(LocationServiceTest, AuthFailuresFanOut) {
+  location_.notify_auth_failed("acme.test", "mallory", "203.0.113.9", "bad response");
+  EXPECT_THAT(observer_.events(), ElementsAre("auth_failed mallory@acme.test bad response"));
+}
+
+// Verifies concurrent updates of different AORs from several threads, against the real
+// SQLite store, leave the cache, the counts and the store consistent.
+TEST(LocationServiceConcurrency, ConcurrentUpdatesStayConsistent) {
+  testing::TempDir dir;
+  SqliteBindingStoreOptions options;
+  options.database.synchronous = SqliteSync::kOff;
+  auto opened = SqliteBindingStore::open(database_path(dir.path()), options);
+  ASSERT_TRUE(opened.ok()) << opened.error;
+  sip::ManualClock clock;
+  LocationService location(*opened.store, clock, LocationOptions{.shards = 8});
+  RecordingObserver observer;
+  location.add_observer(&observer);
+
+  constexpr int kThreads = 4, kAors = 100, kRounds = 5;
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        for (int i = 0; i < kAors; ++i) {
+          const std::string aor = "t" + std::to_string(t) + "-" + std::to_string(i) + "@acme.test";
+          Binding b = make_binding(aor, "sip:" + std::to_string(round % 2) + "@192.0.2.1",
+                                   clock.wall_now() + seconds(60 + round));
+          location.update(
+              aor,
+              [&](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+                // Round r keeps contact (r % 2) and adds/refreshes it: two contacts per AOR.
+                for (Binding& x : set) {
+                  if (x.contact == b.contact) {
+                    x = b;
+                    events.refreshed(b);
+                    return {};
+                  }
+                }
+                set.push_back(b);
+                events.added(b);
+                return {};
+              },
+              [&](const UpdateResult& r) { (r.ok() ? ok : failed).fetch_add(1); });
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  opened.store->flush();
+  EXPECT_EQ(ok.load(), kThreads * kAors * kRounds);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(location.aor_count(), static_cast<size_t>(kThreads * kAors));
+  EXPECT_EQ(location.binding_count(), static_cast<size_t>(kThreads * kAors * 2));
+  const std::vector<Binding> stored = opened.store->load_unexpired(clock.wall_now());
+  EXPECT_EQ(stored.size(), static_cast<size_t>(kThreads * kAors * 2));
+  for (const Binding& b : stored) {
+    EXPECT_THAT(location.lookup(b.aor), ::testing::Contains(b)) << b.aor;
+  }
+  const auto events = observer.events();
+  EXPECT_EQ(std::count_if(events.begin(), events.end(),
+                          [](const std::string& e) { return e.starts_with("added"); }),
+            kThreads * kAors * 2);
+  clock.advance(seconds(65));
+  EXPECT_EQ(location.expire_due(), static_cast<size_t>(kThreads * kAors * 2));
+  opened.store->flush();
+  EXPECT_TRUE(opened.store->load_unexpired(clock.wall_now() - seconds(30)).empty());
+}
+
+}  // namespace
+}  // namespace registrar
