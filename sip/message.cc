@@ -19,8 +19,9 @@ constexpr MethodEntry kMethods[] = {
 }  // namespace
 
 Method method_id(std::string_view token) {
+  // Length and first letter leave at most two candidates.
   for (const MethodEntry& e : kMethods)
-    if (e.name == token) return e.id;
+    if (e.name.size() == token.size() && e.name[0] == token[0] && e.name == token) return e.id;
   return Method::kUnknown;
 }
 
