@@ -5,50 +5,102 @@
 // the store (replace_aor must be issued under the shard lock so the store sees
 // an AOR's sets in the order the cache took them); never the other way round.
 // Store callbacks take no lock of ours, so a writer thread blocked on nothing
-// can always drain the store's queue.
+// can always drain the store's queue. The profile pool's mutex is a leaf,
+// taken under a shard lock when bindings are packed or destroyed.
+//
+// Memory: the cache keeps each AOR as one AorRecord (the AOR's characters and
+// its first binding in one allocation) and each binding as a 64-byte
+// CompactBinding plus one text block; the heap and the connection index name
+// records by pointer. Values (Binding) exist only on the way in and out:
+// update() unpacks the AOR's set for the mutation and packs the result.
 #include "registrar/location_service.h"
 
 #include <algorithm>
 #include <atomic>
 #include <functional>
 #include <mutex>
-#include <queue>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+
+#include "registrar/aor_table.h"
+#include "registrar/compact_binding.h"
 
 namespace registrar {
 namespace {
 
 using Done = std::function<void(const UpdateResult&)>;
 
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
+size_t aor_hash(std::string_view aor) { return std::hash<std::string_view>{}(aor); }
 
-using AorMap = std::unordered_map<std::string, std::vector<Binding>, StringHash, std::equal_to<>>;
+// connection_id → the AORs of one shard with a binding over it. Nearly every
+// connection carries one AOR (a phone), so that case costs one small node; a
+// connection carrying many (an edge proxy's) gets a set.
+class ConnectionIndex {
+ public:
+  void add(uint64_t id, AorRecord* r) {
+    if (auto m = many_.find(id); m != many_.end()) {
+      m->second.insert(r);
+      return;
+    }
+    auto [o, inserted] = one_.try_emplace(id, r);
+    if (inserted || o->second == r) return;
+    many_[id] = {o->second, r};
+    one_.erase(o);
+  }
+
+  void remove(uint64_t id, AorRecord* r) {
+    if (auto o = one_.find(id); o != one_.end()) {
+      if (o->second == r) one_.erase(o);
+      return;
+    }
+    auto m = many_.find(id);
+    if (m == many_.end()) return;
+    m->second.erase(r);
+    if (m->second.size() == 1) {
+      one_.emplace(id, *m->second.begin());
+      many_.erase(m);
+    } else if (m->second.empty()) {
+      many_.erase(m);
+    }
+  }
+
+  // References, so that the records outlive their removal from the table.
+  std::vector<AorRecordRef> aors(uint64_t id) const {
+    std::vector<AorRecordRef> out;
+    if (auto o = one_.find(id); o != one_.end()) out.emplace_back(o->second);
+    if (auto m = many_.find(id); m != many_.end()) {
+      for (AorRecord* r : m->second) out.emplace_back(r);
+    }
+    return out;
+  }
+
+ private:
+  std::unordered_map<uint64_t, AorRecord*> one_;
+  std::unordered_map<uint64_t, std::unordered_set<AorRecord*>> many_;
+};
 
 struct Shard {
   std::mutex mu;
-  AorMap aors;
-  // connection_id → the AORs of this shard with a binding over it.
-  std::unordered_map<uint64_t, std::unordered_set<std::string>> by_connection;
+  AorTable aors;
+  ConnectionIndex by_connection;
 };
 
-// One expiry time of one AOR. Stale when the AOR no longer has a binding
-// that expires then (refreshed or removed): skipped when met.
+// One expiry time of one AOR (16 bytes). Stale when the record no longer has
+// a binding that expires then (refreshed or removed, or the record is dead):
+// skipped when met.
 struct HeapEntry {
   WallTime at;
-  std::string aor;
+  AorRecordRef aor;
 };
 struct Later {
   bool operator()(const HeapEntry& a, const HeapEntry& b) const { return a.at > b.at; }
 };
 
-bool has_expiry(const std::vector<Binding>& bindings, WallTime at) {
+bool has_expiry(std::span<const CompactBinding> bindings, WallTime at) {
   return std::any_of(bindings.begin(), bindings.end(),
-                     [at](const Binding& b) { return b.expires_at == at; });
+                     [at](const CompactBinding& b) { return b.expires_at() == at; });
 }
 
 // What an update's store callback needs once the commit is known.
@@ -68,10 +120,11 @@ struct LocationService::Impl {
   BindingStore& store;
   const sip::Clock& clock;
   LocationOptions options;
+  ProfilePool profiles;  // before the shards and the heap: it outlives their records
   std::vector<Shard> shards;
 
   mutable std::mutex heap_mu;
-  mutable std::priority_queue<HeapEntry, std::vector<HeapEntry>, Later> heap;
+  mutable std::vector<HeapEntry> heap;  // a min-heap by `at` (std::push_heap with Later)
 
   std::atomic<size_t> binding_total{0};
   std::atomic<size_t> aor_total{0};
@@ -80,16 +133,24 @@ struct LocationService::Impl {
 
   std::vector<RegistrationObserver*> observers;
 
-  Shard& shard_for(std::string_view aor) {
-    return shards[std::hash<std::string_view>{}(aor) % shards.size()];
+  Shard& shard_for(size_t hash) { return shards[hash % shards.size()]; }
+
+  // The AOR's bindings as values.
+  static std::vector<Binding> unpack(const AorRecord& r) {
+    std::vector<Binding> out;
+    out.reserve(r.bindings().size());
+    for (const CompactBinding& c : r.bindings()) out.push_back(c.unpack(r.aor()));
+    return out;
   }
 
-  // Makes `next` the set of `aor` (whose entry is `it`, or end()), keeping the
-  // counts, the connection index and the expiry heap in step.
-  // REQUIRES: s.mu held.
-  void install(Shard& s, std::string_view aor, AorMap::iterator it, std::vector<Binding> next) {
-    static const std::vector<Binding> kNone;
-    const std::vector<Binding>& old = it == s.aors.end() ? kNone : it->second;
+  // Makes `next` the set of `aor` (whose record is `rec`, or nullptr), keeping
+  // the counts, the connection index and the expiry heap in step. `rec` may be
+  // freed when `next` is empty.
+  // REQUIRES: s.mu held; hash == aor_hash(aor).
+  void install(Shard& s, std::string_view aor, size_t hash, AorRecord* rec,
+               const std::vector<Binding>& next) {
+    const std::span<const CompactBinding> old =
+        rec == nullptr ? std::span<const CompactBinding>() : rec->bindings();
 
     if (next.size() >= old.size()) {
       binding_total.fetch_add(next.size() - old.size(), std::memory_order_relaxed);
@@ -99,20 +160,22 @@ struct LocationService::Impl {
     if (old.empty() && !next.empty()) aor_total.fetch_add(1, std::memory_order_relaxed);
     if (!old.empty() && next.empty()) aor_total.fetch_sub(1, std::memory_order_relaxed);
 
-    auto on_connection = [](const std::vector<Binding>& set, uint64_t id) {
-      return std::any_of(set.begin(), set.end(),
-                         [id](const Binding& b) { return b.connection_id == id; });
-    };
-    for (const Binding& b : old) {
-      if (b.connection_id == 0 || on_connection(next, b.connection_id)) continue;
-      auto c = s.by_connection.find(b.connection_id);
-      if (c == s.by_connection.end()) continue;
-      c->second.erase(std::string(aor));
-      if (c->second.empty()) s.by_connection.erase(c);
+    // Connections the AOR leaves and joins (decided before `old` is replaced).
+    std::vector<uint64_t> joined;
+    for (const CompactBinding& b : old) {
+      const uint64_t id = b.connection_id();
+      if (id == 0 || std::any_of(next.begin(), next.end(),
+                                 [id](const Binding& n) { return n.connection_id == id; })) {
+        continue;
+      }
+      s.by_connection.remove(id, rec);
     }
     for (const Binding& b : next) {
-      if (b.connection_id != 0 && !on_connection(old, b.connection_id)) {
-        s.by_connection[b.connection_id].emplace(aor);
+      const uint64_t id = b.connection_id;
+      if (id != 0 && std::none_of(old.begin(), old.end(), [id](const CompactBinding& o) {
+            return o.connection_id() == id;
+          })) {
+        joined.push_back(id);
       }
     }
 
@@ -126,20 +189,28 @@ struct LocationService::Impl {
         fresh.push_back(b.expires_at);
       }
     }
-    if (!fresh.empty()) {
-      std::lock_guard lock(heap_mu);
-      for (WallTime at : fresh) heap.push(HeapEntry{at, std::string(aor)});
-    }
 
     if (next.empty()) {
-      if (it != s.aors.end()) s.aors.erase(it);
-    } else if (it != s.aors.end()) {
-      it->second = std::move(next);
-    } else {
-      s.aors.emplace(std::string(aor), std::move(next));
+      if (rec != nullptr) {
+        rec->set_bindings({});
+        s.aors.erase(rec);  // dead now; heap entries naming it are stale
+      }
+      return;
+    }
+    if (rec == nullptr) rec = s.aors.emplace(aor, hash);
+    std::vector<CompactBinding> packed;
+    packed.reserve(next.size());
+    for (const Binding& b : next) packed.push_back(CompactBinding::pack(b, aor, profiles));
+    rec->set_bindings(std::move(packed));
+    for (uint64_t id : joined) s.by_connection.add(id, rec);
+    if (!fresh.empty()) {
+      std::lock_guard lock(heap_mu);
+      for (WallTime at : fresh) {
+        heap.push_back(HeapEntry{at, AorRecordRef(rec)});
+        std::push_heap(heap.begin(), heap.end(), Later{});
+      }
     }
   }
-
   void fire(const UpdateEvents& events) const {
     for (const UpdateEvents::Event& e : events.events()) {
       for (RegistrationObserver* o : observers) {
@@ -189,25 +260,23 @@ struct LocationService::Impl {
     if (p.done) p.done(result);
   }
 
-  // Removes from `aor` (under s.mu) the bindings `drop` selects, persists the
-  // rest, and hands the removed ones to `notify` after the store answers.
+  // Removes from the live record `rec` (under s.mu) the bindings `drop`
+  // selects, persists the rest, and hands the removed ones to `notify` after
+  // the store answers.
   template <typename Drop>
-  size_t drop_bindings(Shard& s, std::string_view aor, Drop drop,
+  size_t drop_bindings(Shard& s, AorRecord& rec, Drop drop,
                        void (Impl::*notify)(const std::vector<Binding>&) const) {
-    auto it = s.aors.find(aor);
-    if (it == s.aors.end()) return 0;
     std::vector<Binding> kept, removed;
-    for (const Binding& b : it->second) (drop(b) ? removed : kept).push_back(b);
+    for (Binding& b : unpack(rec)) (drop(b) ? removed : kept).push_back(std::move(b));
     if (removed.empty()) return 0;
     const size_t n = removed.size();
-    std::vector<Binding> for_store = kept;
-    install(s, aor, it, std::move(kept));
+    std::string aor(rec.aor());  // `rec` may be freed by install()
+    install(s, aor, aor_hash(aor), &rec, kept);
     auto gone = std::make_shared<std::vector<Binding>>(std::move(removed));
-    store.replace_aor(std::string(aor), std::move(for_store),
-                      [this, gone, notify](const StoreResult& r) {
-                        if (!r.ok) store_failures.fetch_add(1, std::memory_order_relaxed);
-                        (this->*notify)(*gone);
-                      });
+    store.replace_aor(std::move(aor), std::move(kept), [this, gone, notify](const StoreResult& r) {
+      if (!r.ok) store_failures.fetch_add(1, std::memory_order_relaxed);
+      (this->*notify)(*gone);
+    });
     return n;
   }
 };
@@ -234,10 +303,11 @@ size_t LocationService::load() {
       set.push_back(std::move(all[j]));
       set.back().connection_id = 0;
     }
-    Shard& s = m.shard_for(aor);
+    const size_t hash = aor_hash(aor);
+    Shard& s = m.shard_for(hash);
     std::lock_guard lock(s.mu);
     loaded += set.size();
-    m.install(s, aor, s.aors.find(aor), std::move(set));
+    m.install(s, aor, hash, s.aors.find(aor, hash), set);
     i = j;
   }
   return loaded;
@@ -246,16 +316,19 @@ size_t LocationService::load() {
 void LocationService::update(const std::string& aor, const Mutation& mutate, Done done) {
   Impl& m = *impl_;
   const WallTime now = m.clock.wall_now();
-  Shard& s = m.shard_for(aor);
+  const size_t hash = aor_hash(aor);
+  Shard& s = m.shard_for(hash);
   std::optional<UpdateResult> immediate;
   {
     std::lock_guard lock(s.mu);
-    auto it = s.aors.find(aor);
-    const size_t old_size = it == s.aors.end() ? 0 : it->second.size();
+    AorRecord* rec = s.aors.find(aor, hash);
+    const size_t old_size = rec == nullptr ? 0 : rec->bindings().size();
     std::vector<Binding> current, expired;
-    if (it != s.aors.end()) {
+    if (rec != nullptr) {
       current.reserve(old_size);
-      for (const Binding& b : it->second) (b.expires_at <= now ? expired : current).push_back(b);
+      for (const CompactBinding& c : rec->bindings()) {
+        (c.expires_at() <= now ? expired : current).push_back(c.unpack(aor));
+      }
     }
     std::vector<Binding> edited = current;
     UpdateEvents events;
@@ -283,9 +356,8 @@ void LocationService::update(const std::string& aor, const Mutation& mutate, Don
       pending->events = std::move(events);
       pending->expired = std::move(expired);
       pending->done = std::move(done);
-      std::vector<Binding> for_store = edited;
-      m.install(s, aor, it, std::move(edited));
-      m.store.replace_aor(aor, std::move(for_store),
+      m.install(s, aor, hash, rec, edited);
+      m.store.replace_aor(aor, std::move(edited),
                           [&m, pending](const StoreResult& r) { m.finish(*pending, r); });
     }
   }
@@ -295,13 +367,14 @@ void LocationService::update(const std::string& aor, const Mutation& mutate, Don
 std::vector<Binding> LocationService::lookup(std::string_view aor) const {
   Impl& m = *impl_;
   const WallTime now = m.clock.wall_now();
-  Shard& s = m.shard_for(aor);
+  const size_t hash = aor_hash(aor);
+  Shard& s = m.shard_for(hash);
   std::vector<Binding> out;
   std::lock_guard lock(s.mu);
-  auto it = s.aors.find(aor);
-  if (it == s.aors.end()) return out;
-  for (const Binding& b : it->second) {
-    if (b.expires_at > now) out.push_back(b);
+  const AorRecord* rec = s.aors.find(aor, hash);
+  if (rec == nullptr) return out;
+  for (const CompactBinding& c : rec->bindings()) {
+    if (c.expires_at() > now) out.push_back(c.unpack(rec->aor()));
   }
   return out;
 }
@@ -309,22 +382,25 @@ std::vector<Binding> LocationService::lookup(std::string_view aor) const {
 size_t LocationService::expire_due() {
   Impl& m = *impl_;
   const WallTime now = m.clock.wall_now();
-  std::vector<std::string> due;
+  std::vector<AorRecordRef> due;
   {
     std::lock_guard lock(m.heap_mu);
-    while (!m.heap.empty() && m.heap.top().at <= now) {
-      due.push_back(m.heap.top().aor);
-      m.heap.pop();
+    while (!m.heap.empty() && m.heap.front().at <= now) {
+      std::pop_heap(m.heap.begin(), m.heap.end(), Later{});
+      due.push_back(std::move(m.heap.back().aor));
+      m.heap.pop_back();
     }
   }
-  std::sort(due.begin(), due.end());
+  std::sort(due.begin(), due.end(),
+            [](const AorRecordRef& a, const AorRecordRef& b) { return a.get() < b.get(); });
   due.erase(std::unique(due.begin(), due.end()), due.end());
   size_t expired = 0;
-  for (const std::string& aor : due) {
-    Shard& s = m.shard_for(aor);
+  for (const AorRecordRef& rec : due) {
+    Shard& s = m.shard_for(aor_hash(rec->aor()));
     std::lock_guard lock(s.mu);
+    if (rec->empty()) continue;  // dead: the AOR lost its bindings (or has a new record)
     expired += m.drop_bindings(
-        s, aor, [now](const Binding& b) { return b.expires_at <= now; }, &Impl::fire_expired);
+        s, *rec, [now](const Binding& b) { return b.expires_at <= now; }, &Impl::fire_expired);
   }
   return expired;
 }
@@ -336,19 +412,21 @@ std::optional<WallTime> LocationService::next_expiry() const {
     {
       std::lock_guard lock(m.heap_mu);
       if (m.heap.empty()) return std::nullopt;
-      top = m.heap.top();
+      top = m.heap.front();
     }
     bool live = false;
     {
-      Shard& s = m.shard_for(top.aor);
+      Shard& s = m.shard_for(aor_hash(top.aor->aor()));
       std::lock_guard lock(s.mu);
-      auto it = s.aors.find(top.aor);
-      live = it != s.aors.end() && has_expiry(it->second, top.at);
+      live = !top.aor->empty() && has_expiry(top.aor->bindings(), top.at);
     }
     if (live) return top.at;
     // Stale: drop it if it is still on top (another thread may have popped it).
     std::lock_guard lock(m.heap_mu);
-    if (!m.heap.empty() && m.heap.top().at == top.at && m.heap.top().aor == top.aor) m.heap.pop();
+    if (!m.heap.empty() && m.heap.front().at == top.at && m.heap.front().aor == top.aor) {
+      std::pop_heap(m.heap.begin(), m.heap.end(), Later{});
+      m.heap.pop_back();
+    }
   }
 }
 
@@ -358,12 +436,10 @@ size_t LocationService::remove_connection(uint64_t connection_id) {
   size_t removed = 0;
   for (Shard& s : m.shards) {
     std::lock_guard lock(s.mu);
-    auto c = s.by_connection.find(connection_id);
-    if (c == s.by_connection.end()) continue;
-    const std::vector<std::string> aors(c->second.begin(), c->second.end());
-    for (const std::string& aor : aors) {
+    for (const AorRecordRef& rec : s.by_connection.aors(connection_id)) {
+      if (rec->empty()) continue;
       removed += m.drop_bindings(
-          s, aor, [connection_id](const Binding& b) { return b.connection_id == connection_id; },
+          s, *rec, [connection_id](const Binding& b) { return b.connection_id == connection_id; },
           &Impl::fire_removed);
     }
   }

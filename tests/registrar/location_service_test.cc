@@ -308,6 +308,59 @@ TEST_F(LocationServiceTest, RemoveConnection) {
   EXPECT_EQ(location_.binding_count(), 1u);
 }
 
+// Verifies a connection carrying several AORs (an edge proxy's) keeps them all
+// indexed while AORs leave and join it.
+TEST_F(LocationServiceTest, ConnectionCarryingSeveralAors) {
+  put(binding("a@acme.test", "sip:a@192.0.2.1;transport=tcp", seconds(60), 7));
+  put(binding("b@acme.test", "sip:b@192.0.2.1;transport=tcp", seconds(60), 7));
+  put(binding("c@acme.test", "sip:c@192.0.2.1;transport=tcp", seconds(60), 7));
+  EXPECT_TRUE(location_.remove("b@acme.test", "sip:b@192.0.2.1;transport=tcp"));
+  EXPECT_TRUE(location_.remove("c@acme.test", "sip:c@192.0.2.1;transport=tcp"));
+  put(binding("d@acme.test", "sip:d@192.0.2.1;transport=tcp", seconds(60), 7));
+  EXPECT_EQ(location_.remove_connection(7), 2u);
+  EXPECT_THAT(location_.lookup("a@acme.test"), IsEmpty());
+  EXPECT_THAT(location_.lookup("d@acme.test"), IsEmpty());
+  EXPECT_EQ(location_.binding_count(), 0u);
+  EXPECT_EQ(location_.aor_count(), 0u);
+}
+
+// Verifies lookup() gives back exactly the Binding that was stored, including
+// values the cache keeps in compact form (times to the nanosecond, IPv6 text as
+// sent, a username other than the AOR's user).
+TEST_F(LocationServiceTest, LookupReturnsExactValues) {
+  Binding b = binding("alice@acme.test", "sip:alice@[2001:db8::4]", seconds(60), 3);
+  b.expires_at += std::chrono::nanoseconds(1);
+  b.source_ip = "2001:DB8::4";
+  b.username = "1001";
+  b.instance_id = "<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";
+  b.reg_id = 2;
+  b.q = 500;
+  put(b);
+  Binding c = binding("alice@acme.test", "sip:alice@192.0.2.9", seconds(90));
+  c.source_ip = "192.0.2.9";
+  c.path = "<sip:edge.acme.test;lr>";
+  put(c);
+  EXPECT_THAT(location_.lookup(b.aor), ElementsAre(b, c));
+  EXPECT_EQ(location_.next_expiry(), b.expires_at);
+}
+
+// Verifies an AOR that lost its last binding and came back with the same expiry
+// time expires once, through its new record only.
+TEST_F(LocationServiceTest, ReturningAorExpiresOnce) {
+  const Binding b = binding("alice@acme.test", "sip:alice@192.0.2.4", seconds(60));
+  put(b);
+  EXPECT_TRUE(location_.remove(b.aor, b.contact));
+  put(b);
+  EXPECT_EQ(location_.next_expiry(), b.expires_at);
+  clock_.advance(seconds(60));
+  EXPECT_EQ(location_.expire_due(), 1u);
+  EXPECT_FALSE(location_.next_expiry());
+  store_.commit_all();
+  EXPECT_THAT(observer_.events(),
+              ElementsAre("added sip:alice@192.0.2.4", "removed sip:alice@192.0.2.4",
+                          "added sip:alice@192.0.2.4", "expired sip:alice@192.0.2.4"));
+}
+
 // Verifies growth past max_bindings gets 503 at once, while refreshes at the limit work.
 TEST_F(LocationServiceTest, MaxBindingsGives503) {
   LocationService small(store_, clock_, LocationOptions{.shards = 2, .max_bindings = 2});
@@ -446,6 +499,62 @@ TEST(LocationServiceConcurrency, ConcurrentUpdatesStayConsistent) {
   EXPECT_EQ(location.expire_due(), static_cast<size_t>(kThreads * kAors * 2));
   opened.store->flush();
   EXPECT_TRUE(opened.store->load_unexpired(clock.wall_now() - seconds(30)).empty());
+}
+
+// Verifies updates, removals, expiry and connection loss racing on several
+// threads leave no binding, AOR or heap entry behind once everything is due
+// (heap entries and the connection index share AOR records with the cache).
+TEST(LocationServiceConcurrency, ExpiryRacesUpdates) {
+  FakeBindingStore store;
+  sip::ManualClock clock;
+  LocationService location(store, clock, LocationOptions{.shards = 4});
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 3; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 3000; ++i) {
+        const std::string aor = "u" + std::to_string((i * 7 + t) % 40) + "@acme.test";
+        if (i % 5 == 4) {
+          location.remove(aor, "sip:" + std::to_string(i % 3) + "@192.0.2.1");
+          continue;
+        }
+        Binding b = make_binding(aor, "sip:" + std::to_string(i % 3) + "@192.0.2.1",
+                                 clock.wall_now() + milliseconds(100 * (1 + i % 20)));
+        b.connection_id = static_cast<uint64_t>(1 + i % 4);
+        location.update(
+            aor,
+            [&](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+              std::erase_if(set, [&](const Binding& x) { return x.contact == b.contact; });
+              set.push_back(b);
+              events.added(b);
+              return {};
+            },
+            nullptr);
+      }
+    });
+  }
+  std::thread reaper([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      clock.advance(milliseconds(50));
+      location.expire_due();
+      (void)location.next_expiry();
+      if (i % 10 == 0) location.remove_connection(static_cast<uint64_t>(1 + i % 4));
+      for (int n = 0; n < 4 && !stop.load(); ++n) (void)location.lookup("u1@acme.test");
+      store.commit_all();
+    }
+  });
+  for (std::thread& w : writers) w.join();
+  stop = true;
+  reaper.join();
+  clock.advance(seconds(10));
+  location.expire_due();
+  store.commit_all();
+  EXPECT_EQ(location.binding_count(), 0u);
+  EXPECT_EQ(location.aor_count(), 0u);
+  EXPECT_FALSE(location.next_expiry());
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_THAT(location.lookup("u" + std::to_string(i) + "@acme.test"), IsEmpty());
+  }
 }
 
 }  // namespace
