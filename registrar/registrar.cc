@@ -246,6 +246,26 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
   std::string user_agent(req.header(sip::HeaderId::kUserAgent));
   if (user_agent.size() > 256) user_agent.resize(256);
 
+  // What this REGISTER says about a binding, new or refreshed.
+  auto fill = [&](Binding& b, const ContactRequest& c) {
+    b.contact = c.uri;
+    b.username = auth_result.username;
+    b.transport = ctx.transport;
+    b.source_ip = ctx.source_ip;
+    b.source_port = ctx.source_port;
+    b.local_address = ctx.local_address;
+    b.connection_id = ctx.connection_id;
+    b.path = path;
+    b.instance_id = c.instance_id;
+    b.reg_id = c.reg_id;
+    b.call_id = call_id;
+    b.cseq = cseq;
+    b.expires_at = now + seconds(c.expires);
+    b.q = c.q;
+    b.user_agent = user_agent;
+    b.last_registered = now;
+  };
+
   Mutation mutate = [&](std::vector<Binding>& bindings, UpdateEvents& events) -> MutationStatus {
     if (wildcard) {
       for (const Binding& b : bindings)
@@ -269,22 +289,7 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
         }
         Binding old = *it;
         Binding& b = *it;
-        b.contact = c.uri;
-        b.username = auth_result.username;
-        b.transport = ctx.transport;
-        b.source_ip = ctx.source_ip;
-        b.source_port = ctx.source_port;
-        b.local_address = ctx.local_address;
-        b.connection_id = ctx.connection_id;
-        b.path = path;
-        b.instance_id = c.instance_id;
-        b.reg_id = c.reg_id;
-        b.call_id = call_id;
-        b.cseq = cseq;
-        b.expires_at = now + seconds(c.expires);
-        b.q = c.q;
-        b.user_agent = user_agent;
-        b.last_registered = now;
+        fill(b, c);
         if (flow_match && old.contact != b.contact) {
           events.replaced(old, b);
         } else {
@@ -304,23 +309,8 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
       Binding b;
       b.aor = aor;
       b.realm = realm->name;
-      b.contact = c.uri;
-      b.username = auth_result.username;
-      b.transport = ctx.transport;
-      b.source_ip = ctx.source_ip;
-      b.source_port = ctx.source_port;
-      b.local_address = ctx.local_address;
-      b.connection_id = ctx.connection_id;
-      b.path = path;
-      b.instance_id = c.instance_id;
-      b.reg_id = c.reg_id;
-      b.call_id = call_id;
-      b.cseq = cseq;
-      b.expires_at = now + seconds(c.expires);
-      b.q = c.q;
-      b.user_agent = user_agent;
       b.first_registered = now;
-      b.last_registered = now;
+      fill(b, c);
       events.added(b);
       bindings.push_back(std::move(b));
     }
