@@ -207,6 +207,20 @@ void parse_nonce(const Reader& r, const YAML::Node& nonce, Config& c) {
     c.nonce.max_tracked = size_t(r.number(n, "nonce.max_tracked", 1000, 100'000'000));
 }
 
+void parse_store(const Reader& r, const YAML::Node& store, Config& c) {
+  r.expect_keys(store, "store", {"synchronous"});
+  if (auto n = store["synchronous"]) {
+    std::string s = lower(r.scalar(n, "store.synchronous"));
+    if (s == "normal") {
+      c.store_sync = StoreSync::kNormal;
+    } else if (s == "full") {
+      c.store_sync = StoreSync::kFull;
+    } else {
+      r.fail(n, "store.synchronous", "expected normal or full, got " + quoted(s));
+    }
+  }
+}
+
 void parse_throttle(const Reader& r, const YAML::Node& t, Config& c) {
   r.expect_keys(t, "auth_throttle", {"enabled", "max_failures", "window", "cooldown", "action"});
   AuthThrottleConfig& a = c.auth_throttle;
@@ -412,7 +426,8 @@ RealmConfig parse_realm(const Reader& r, const YAML::Node& node, const std::stri
 void parse_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (root.IsNull()) return;  // an empty file: all defaults
   r.expect_keys(root, "",
-                {"sip", "data_dir", "realms", "nonce", "log_level", "threads", "auth_throttle"});
+                {"sip", "data_dir", "realms", "nonce", "store", "log_level", "threads",
+                 "auth_throttle"});
   if (auto n = root["sip"]) parse_sip(r, n, c);
   if (auto n = root["data_dir"]) {
     c.data_dir = r.scalar(n, "data_dir");
@@ -426,6 +441,7 @@ void parse_document(const Reader& r, const YAML::Node& root, Config& c) {
   }
   if (auto n = root["threads"]) c.threads = unsigned(r.number(n, "threads", 1, 256));
   if (auto n = root["nonce"]) parse_nonce(r, n, c);
+  if (auto n = root["store"]) parse_store(r, n, c);
   if (auto n = root["auth_throttle"]) parse_throttle(r, n, c);
   if (auto n = root["realms"]) {
     if (!n.IsSequence()) r.fail(n, "realms", "expected a list of realms");

@@ -88,6 +88,13 @@ struct NonceConfig {
   size_t max_tracked = 1'000'000;  // NonceCounter entries (replay protection)
 };
 
+// How the embedded store makes a commit durable (SQLite WAL `synchronous`).
+enum class StoreSync : uint8_t {
+  kNormal,  // a commit is in the WAL file when the REGISTER is answered: survives a crash or
+            // kill -9 of the process; a power loss may lose the last commits
+  kFull,    // fsync at every group commit as well: survives power loss, costs an fsync per batch
+};
+
 struct Config {
   std::string config_file;  // "" when none was given
   std::vector<sip::transport::ListenAddress> listen;
@@ -97,6 +104,7 @@ struct Config {
   std::chrono::seconds tcp_idle_timeout{300};
   size_t tcp_max_connections = 4096;
   NonceConfig nonce;
+  StoreSync store_sync = StoreSync::kNormal;
   AuthThrottleConfig auth_throttle;
   std::vector<RealmConfig> realms;
 

@@ -146,6 +146,8 @@ int main(int argc, char** argv) {
   logger.info("configuration",
               {{"file", config.config_file.empty() ? "(none)" : config.config_file},
                {"data_dir", config.data_dir},
+               {"store_synchronous",
+                config.store_sync == switchboard::StoreSync::kFull ? "full" : "normal"},
                {"realms", config.realms.size()}});
 
   // --- stores ---------------------------------------------------------------
@@ -157,7 +159,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string database = registrar::database_path(config.data_dir);
-  auto credentials = registrar::SqliteCredentialStore::open(database, {});
+  registrar::SqliteOptions sqlite;
+  sqlite.synchronous = config.store_sync == switchboard::StoreSync::kFull
+                           ? registrar::SqliteSync::kFull
+                           : registrar::SqliteSync::kNormal;
+  auto credentials = registrar::SqliteCredentialStore::open(database, sqlite);
   if (!credentials.ok()) {
     logger.error("cannot open credential store",
                  {{"path", database}, {"error", credentials.error}});
@@ -165,7 +171,9 @@ int main(int argc, char** argv) {
   }
   for (const std::string& warning : credentials.store->load_warnings())
     logger.warn("credential store row skipped", {{"detail", warning}});
-  auto bindings = registrar::SqliteBindingStore::open(database, {});
+  registrar::SqliteBindingStoreOptions binding_options;
+  binding_options.database = sqlite;
+  auto bindings = registrar::SqliteBindingStore::open(database, binding_options);
   if (!bindings.ok()) {
     logger.error("cannot open binding store", {{"path", database}, {"error", bindings.error}});
     return 1;

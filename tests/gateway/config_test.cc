@@ -76,6 +76,17 @@ TEST(Config, EmptyFileGivesDefaults) {
   EXPECT_TRUE(c.realms.empty());
 }
 
+// Verifies store.synchronous: normal by default, full on request, anything else refused.
+TEST(Config, StoreSynchronous) {
+  EXPECT_EQ(parse_ok("").store_sync, switchboard::StoreSync::kNormal);
+  EXPECT_EQ(parse_ok("store:\n  synchronous: full\n").store_sync, switchboard::StoreSync::kFull);
+  EXPECT_EQ(parse_ok("store:\n  synchronous: NORMAL\n").store_sync, switchboard::StoreSync::kNormal);
+  ConfigOrError bad = parse_config_text("store:\n  synchronous: off\n", "test.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error.find("store.synchronous"), std::string::npos) << bad.error;
+  EXPECT_FALSE(parse_config_text("store:\n  sync: full\n", "test.yaml").ok());
+}
+
 // Verifies every realm, nonce, throttle and server key reaches its field.
 TEST(Config, EveryKey) {
   Config c = parse_ok(R"(
