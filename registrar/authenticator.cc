@@ -36,15 +36,64 @@ AuthResult forbidden(std::string reason, bool drop = false) {
   return r;
 }
 
+// The parameters of one Digest credentials value, read in a single pass
+// (quoted values without their quotes; escapes kept).
+struct DigestParams {
+  std::optional<std::string_view> username, realm, nonce, uri, response, algorithm, qop, nc, cnonce;
+  std::string_view raw_username;  // as written, quotes included
+};
+
+std::string_view strip_quotes(std::string_view v) {
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') return v.substr(1, v.size() - 2);
+  return v;
+}
+
+bool read_digest(std::string_view value, DigestParams& out) {
+  sip::AuthParams p;
+  if (!sip::parse_auth_params(value, p) || !sip::lex::iequals(p.scheme, "Digest")) return false;
+  sip::for_each_list_element(p.params, [&](std::string_view item) {
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos) return true;
+    std::string_view name = sip::lex::trim_lws(item.substr(0, eq));
+    std::string_view raw = sip::lex::trim_lws(item.substr(eq + 1));
+    std::string_view v = strip_quotes(raw);
+    std::optional<std::string_view>* slot = nullptr;
+    switch (name.size()) {
+      case 2: if (sip::lex::iequals(name, "nc")) slot = &out.nc; break;
+      case 3:
+        if (sip::lex::iequals(name, "uri")) slot = &out.uri;
+        else if (sip::lex::iequals(name, "qop")) slot = &out.qop;
+        break;
+      case 5:
+        if (sip::lex::iequals(name, "realm")) slot = &out.realm;
+        else if (sip::lex::iequals(name, "nonce")) slot = &out.nonce;
+        break;
+      case 6: if (sip::lex::iequals(name, "cnonce")) slot = &out.cnonce; break;
+      case 8:
+        if (sip::lex::iequals(name, "username")) {
+          slot = &out.username;
+          out.raw_username = raw;
+        } else if (sip::lex::iequals(name, "response")) {
+          slot = &out.response;
+        }
+        break;
+      case 9: if (sip::lex::iequals(name, "algorithm")) slot = &out.algorithm; break;
+      default: break;
+    }
+    if (slot && !*slot) *slot = v;  // the first occurrence counts
+    return true;
+  });
+  return true;
+}
+
 // The Digest credentials for `realm`: from Authorization or
 // Proxy-Authorization, whichever carries them (RFC 3261 §22.2, §22.3).
-bool find_credentials(const sip::Message& m, std::string_view realm, sip::AuthParams& out) {
+bool find_credentials(const sip::Message& m, std::string_view realm, DigestParams& out) {
   for (const sip::HeaderField& h : m.headers()) {
     if (h.id != sip::HeaderId::kAuthorization && h.id != sip::HeaderId::kProxyAuthorization) continue;
-    sip::AuthParams p;
-    if (!sip::parse_auth_params(h.value, p) || !sip::lex::iequals(p.scheme, "Digest")) continue;
-    auto r = p.get("realm");
-    if (r && sip::lex::iequals(*r, realm)) {
+    DigestParams p;
+    if (!read_digest(h.value, p)) continue;
+    if (p.realm && sip::lex::iequals(*p.realm, realm)) {
       out = p;
       return true;
     }
@@ -147,20 +196,20 @@ AuthResult Authenticator::authenticate(const sip::Message& request, const Realm&
 
 AuthResult Authenticator::check_digest(const sip::Message& request, const Realm& realm,
                                        std::string_view source_ip) const {
-  sip::AuthParams creds;
+  DigestParams creds;
   if (!find_credentials(request, realm.name, creds)) {
     if (throttle_ && throttle_->blocked(source_ip, {}))
       return forbidden("too many failed attempts", throttle_->drop());
     return challenge(false, false, "no credentials for the realm");
   }
-  auto username = creds.get("username");
-  auto nonce = creds.get("nonce");
-  auto uri = creds.get("uri");
-  auto response = creds.get("response");
+  auto username = creds.username;
+  auto nonce = creds.nonce;
+  auto uri = creds.uri;
+  auto response = creds.response;
   if (!username || !nonce || !uri || !response || username->empty())
     return bad_request("Digest credentials lack username, nonce, uri or response");
   std::string presented(*username);
-  if (presented.find('\\') != std::string::npos) presented = sip::lex::unquote(*creds.get_raw("username"));
+  if (presented.find('\\') != std::string::npos) presented = sip::lex::unquote(creds.raw_username);
 
   if (throttle_ && throttle_->blocked(source_ip, presented)) {
     AuthResult r = forbidden("too many failed attempts", throttle_->drop());
@@ -168,7 +217,7 @@ AuthResult Authenticator::check_digest(const sip::Message& request, const Realm&
     return r;
   }
 
-  auto alg = digest_algorithm_from_param(creds.get("algorithm"));
+  auto alg = digest_algorithm_from_param(creds.algorithm);
   bool offered = false;
   if (alg)
     for (DigestAlgorithm a : realm.algorithms)
@@ -182,14 +231,14 @@ AuthResult Authenticator::check_digest(const sip::Message& request, const Realm&
     return bad_request("digest uri does not match the Request-URI");
 
   DigestQop qop = DigestQop::kNone;
-  if (auto q = creds.get("qop")) {
+  if (auto q = creds.qop) {
     auto parsed = parse_digest_qop(*q);
     if (!parsed) return bad_request("unsupported qop");
     qop = *parsed;
   }
   std::optional<uint32_t> nc;
-  auto cnonce = creds.get("cnonce");
-  auto nc_text = creds.get("nc");
+  auto cnonce = creds.cnonce;
+  auto nc_text = creds.nc;
   if (qop != DigestQop::kNone) {
     if (!nc_text || !cnonce) return bad_request("qop without nc or cnonce");
     nc = parse_nonce_count(*nc_text);
