@@ -12,7 +12,7 @@ DEB_PACKAGES := \
   cmake make g++ pkg-config ca-certificates \
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev libyaml-cpp-dev python3 \
   libgtest-dev libgmock-dev googletest libbenchmark-dev \
-  sip-tester sipsak sipvicious baresip valgrind kamailio tshark
+  sip-tester sipsak sipvicious baresip valgrind kamailio tshark strace
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
