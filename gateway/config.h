@@ -104,7 +104,7 @@ struct Config {
   std::chrono::seconds tcp_idle_timeout{300};
   size_t tcp_max_connections = 4096;
   NonceConfig nonce;
-  StoreSync store_sync = StoreSync::kNormal;
+  StoreSync store_sync = StoreSync::kFull;
   AuthThrottleConfig auth_throttle;
   std::vector<RealmConfig> realms;
 

@@ -76,9 +76,9 @@ TEST(Config, EmptyFileGivesDefaults) {
   EXPECT_TRUE(c.realms.empty());
 }
 
-// Verifies store.synchronous: normal by default, full on request, anything else refused.
+// Verifies store.synchronous: full by default, normal on request, anything else refused.
 TEST(Config, StoreSynchronous) {
-  EXPECT_EQ(parse_ok("").store_sync, switchboard::StoreSync::kNormal);
+  EXPECT_EQ(parse_ok("").store_sync, switchboard::StoreSync::kFull);
   EXPECT_EQ(parse_ok("store:\n  synchronous: full\n").store_sync, switchboard::StoreSync::kFull);
   EXPECT_EQ(parse_ok("store:\n  synchronous: NORMAL\n").store_sync, switchboard::StoreSync::kNormal);
   ConfigOrError bad = parse_config_text("store:\n  synchronous: off\n", "test.yaml");
