@@ -5,8 +5,6 @@
 #include <optional>
 
 namespace switchboard {
-namespace {
-
 std::optional<uint64_t> parse_number(std::string_view s, uint64_t min, uint64_t max) {
   if (s.empty() || s.size() > 12) return std::nullopt;
   uint64_t v = 0;
@@ -17,8 +15,6 @@ std::optional<uint64_t> parse_number(std::string_view s, uint64_t min, uint64_t 
   if (v < min || v > max) return std::nullopt;
   return v;
 }
-
-}  // namespace
 
 std::string usage(std::string_view program) {
   std::string p(program);

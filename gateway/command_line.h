@@ -34,6 +34,10 @@
 
 namespace switchboard {
 
+// A decimal number (at most 12 digits) within [min, max]; nullopt otherwise.
+// Shared by the command line and the configuration file.
+std::optional<uint64_t> parse_number(std::string_view s, uint64_t min, uint64_t max);
+
 struct CommandLine {
   std::optional<std::string> config_file;             // --config
   std::vector<sip::transport::ListenAddress> listen;  // --sip-listen, in order; empty: not given

@@ -47,17 +47,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::optional<uint64_t> parse_number(std::string_view s, uint64_t min, uint64_t max) {
-  if (s.empty() || s.size() > 12) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + uint64_t(c - '0');
-  }
-  if (v < min || v > max) return std::nullopt;
-  return v;
-}
-
 // A realm name or username: printable, no whitespace, quotes or backslashes
 // (they go into quoted-strings of Digest headers as they are).
 bool is_token_text(std::string_view s) {

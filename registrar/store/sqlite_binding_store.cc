@@ -117,13 +117,7 @@ struct SqliteBindingStore::Impl {
   }
 
   // Runs a statement that returns no rows; "" or the error.
-  std::string run(SqliteStatement& s, std::string_view what) {
-    const int rc = s.step();
-    std::string error;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) error = db->error(what, rc);
-    s.reset();
-    return error;
-  }
+  std::string run(SqliteStatement& s, std::string_view what) { return db->run(s, what); }
 
   void bind_binding(const Binding& b) {
     SqliteStatement& s = insert;

@@ -245,13 +245,8 @@ struct SqliteCredentialStore::Impl {
     return {};
   }
 
-  std::string run(SqliteStatement& s, std::string_view what) {
-    const int rc = s.step();
-    std::string error;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) error = db->error(what, rc);
-    s.reset();
-    return error;
-  }
+  // Runs a statement that returns no rows; "" or the error.
+  std::string run(SqliteStatement& s, std::string_view what) { return db->run(s, what); }
 
 // GCC 12 warns falsely about Realm's default `algorithms` initializer_list
 // once load() is inlined (a known -Wmaybe-uninitialized false positive).

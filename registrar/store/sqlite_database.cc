@@ -209,6 +209,14 @@ StoreResult SqliteDatabase::migrate(std::span<const SqliteMigration> migrations)
   return {};
 }
 
+std::string SqliteDatabase::run(SqliteStatement& statement, std::string_view what) const {
+  const int rc = statement.step();
+  std::string failure;
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) failure = error(what, rc);
+  statement.reset();
+  return failure;
+}
+
 std::string SqliteDatabase::error(std::string_view what, int code) const {
   std::string out(what);
   out += ": ";

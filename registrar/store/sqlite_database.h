@@ -141,6 +141,10 @@ class SqliteDatabase {
   // returned by a call on this connection.
   std::string error(std::string_view what, int code) const;
 
+  // Steps a statement that returns no rows (or ignores them) and resets it;
+  // "" on success, else error(what, …).
+  std::string run(SqliteStatement& statement, std::string_view what) const;
+
   // Rows changed by the last INSERT/UPDATE/DELETE on this connection.
   int64_t changes() const;
   // True inside BEGIN … COMMIT.
