@@ -11,6 +11,8 @@ SIP_LISTEN ?= udp:127.0.0.1:5060 tcp:127.0.0.1:5060
 DEB_PACKAGES := \
   cmake make g++ pkg-config ca-certificates \
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev libyaml-cpp-dev python3 \
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
+  python3-grpcio \
   libgtest-dev libgmock-dev googletest libbenchmark-dev \
   sip-tester sipsak sipvicious baresip valgrind kamailio tshark strace
 
@@ -31,6 +33,12 @@ deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing \
 	    </dev/null; \
 	else echo "deps: all Debian packages present"; fi
+	@# Node (for the Node client's example): Debian's nodejs + npm unless a node
+	@# and npm are already installed (e.g. from NodeSource, which conflicts with Debian's npm).
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "deps: installing nodejs npm"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm </dev/null; \
+	fi
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)

@@ -34,10 +34,12 @@ using registrar::Binding;
 // A store that acknowledges at once: measures the cache alone.
 class NullStore final : public registrar::BindingStore {
  public:
-  void replace_aor(std::string, std::vector<Binding>,
+  void replace_aor(std::string, std::vector<Binding>, std::vector<registrar::RegistrationEvent>,
                    std::function<void(const registrar::StoreResult&)> done) override {
     if (done) done({});
   }
+  std::vector<registrar::RegistrationEvent> read_events(uint64_t, size_t) override { return {}; }
+  registrar::EventLogState event_log_state() override { return {}; }
   std::vector<Binding> load_unexpired(registrar::WallTime) override { return {}; }
   size_t purge_expired(registrar::WallTime) override { return 0; }
   void flush() override {}

@@ -3,10 +3,14 @@
 //
 //   build-store/bin/bench_store --benchmark_counters_tabular=true
 //
-// BM_GroupCommit/<sync>/<clients>: `clients` closed-loop clients, each with one
-// replace_aor() outstanding at a time (a REGISTER waiting for its 200 OK),
-// the next issued from the previous one's callback. Reports writes/s, commits/s
-// and the mean batch: with fsync per commit, throughput ≈ batch / commit time.
+// BM_GroupCommit/<sync>/<clients>/<events>: `clients` closed-loop clients,
+// each with one replace_aor() outstanding at a time (a REGISTER waiting for
+// its 200 OK), the next issued from the previous one's callback; with
+// events=1 each write carries one REFRESHED event, as a re-REGISTER through
+// the LocationService does (events=0: the binding alone, the cost before the
+// event log). Reports writes/s, commits/s and the mean batch: with fsync per
+// commit, throughput ≈ batch / commit time. The event log keeps 10,000
+// events, so trimming runs during the measurement, as in steady state.
 // The database lives in $TMPDIR (or /tmp): run it on the disk you deploy on.
 //
 // BM_CacheMemory: heap bytes per binding in LocationService (mallinfo2 delta),
@@ -72,10 +76,14 @@ Binding typical_binding(int i, std::chrono::system_clock::time_point now) {
 void BM_GroupCommit(benchmark::State& state) {
   const auto sync = static_cast<SqliteSync>(state.range(0));
   const int clients = static_cast<int>(state.range(1));
+  const bool with_events = state.range(2) != 0;
   constexpr int kWritesPerIteration = 20'000;
   TempDir dir;
   registrar::SqliteBindingStoreOptions options;
   options.database.synchronous = sync;
+  // A full log in steady state: each trim (once a second, or after 2,500
+  // events) deletes what was written since the last.
+  options.events.max_events = 10'000;
   auto opened = registrar::SqliteBindingStore::open(registrar::database_path(dir.path()), options);
   if (!opened.ok()) {
     state.SkipWithError(opened.error.c_str());
@@ -96,14 +104,22 @@ void BM_GroupCommit(benchmark::State& state) {
       const int n = issued.fetch_add(1);
       if (n >= kWritesPerIteration) return;
       const Binding& b = bindings[static_cast<size_t>((n * 7919 + client) % bindings.size())];
-      store.replace_aor(b.aor, {b}, [&, client](const registrar::StoreResult& r) {
-        if (!r.ok) std::abort();
-        if (completed.fetch_add(1) + 1 == kWritesPerIteration) {
-          std::lock_guard lock(mu);
-          cv.notify_all();
-        }
-        issue(client);  // the client's next REGISTER
-      });
+      std::vector<registrar::RegistrationEvent> events;
+      if (with_events) {
+        registrar::RegistrationEvent& e = events.emplace_back();
+        e.time = b.last_registered;
+        e.type = registrar::RegistrationEventType::kRefreshed;
+        e.binding = b;
+      }
+      store.replace_aor(b.aor, {b}, std::move(events),
+                        [&, client](const registrar::StoreResult& r) {
+                          if (!r.ok) std::abort();
+                          if (completed.fetch_add(1) + 1 == kWritesPerIteration) {
+                            std::lock_guard lock(mu);
+                            cv.notify_all();
+                          }
+                          issue(client);  // the client's next REGISTER
+                        });
     };
     for (int c = 0; c < clients; ++c) issue(c);
     std::unique_lock lock(mu);
@@ -120,11 +136,12 @@ void BM_GroupCommit(benchmark::State& state) {
                                  static_cast<double>(std::max<uint64_t>(stats.transactions, 1));
   state.counters["largest_batch"] = static_cast<double>(stats.largest_batch);
   state.SetLabel(std::string(registrar::sqlite_sync_name(sync)) +
-                 " clients=" + std::to_string(clients));
+                 " clients=" + std::to_string(clients) + (with_events ? " +event" : ""));
 }
 BENCHMARK(BM_GroupCommit)
     ->ArgsProduct({{static_cast<int>(SqliteSync::kFull), static_cast<int>(SqliteSync::kNormal)},
-                   {1, 16, 256, 1024}})
+                   {1, 16, 256, 1024},
+                   {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(3);
@@ -132,10 +149,12 @@ BENCHMARK(BM_GroupCommit)
 // A store that acknowledges at once: measures the cache alone.
 class NullStore final : public registrar::BindingStore {
  public:
-  void replace_aor(std::string, std::vector<Binding>,
+  void replace_aor(std::string, std::vector<Binding>, std::vector<registrar::RegistrationEvent>,
                    std::function<void(const registrar::StoreResult&)> done) override {
     if (done) done({});
   }
+  std::vector<registrar::RegistrationEvent> read_events(uint64_t, size_t) override { return {}; }
+  registrar::EventLogState event_log_state() override { return {}; }
   std::vector<Binding> load_unexpired(registrar::WallTime) override { return {}; }
   size_t purge_expired(registrar::WallTime) override { return 0; }
   void flush() override {}

@@ -1,7 +1,16 @@
 // gateway/bootstrap.cc — see bootstrap.h.
 #include "gateway/bootstrap.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 
 #include "registrar/credentials.h"
 #include "registrar/digest.h"
@@ -69,6 +78,132 @@ BootstrapResult bootstrap_credentials(Config& config, registrar::CredentialStore
   }
   config.drop_passwords();
   return result;
+}
+
+std::string api_tokens_path(std::string_view data_dir) {
+  return (std::filesystem::path(std::string(data_dir)) / std::string(kApiTokensFileName)).string();
+}
+
+namespace {
+
+std::vector<api::ApiToken> to_api_tokens(const std::vector<ApiTokenConfig>& tokens) {
+  std::vector<api::ApiToken> out;
+  for (const ApiTokenConfig& t : tokens)
+    out.push_back(api::ApiToken{t.name, t.role, *api::parse_sha256_hex(t.sha256)});
+  return out;
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(size_t(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+bool write_api_tokens_file(const std::string& path, const std::vector<ApiTokenConfig>& tokens,
+                           std::string* error) {
+  std::string text =
+      "# Switchboard API tokens: only their SHA-256 is kept. Written by switchboard on its\n"
+      "# first start without api.tokens in the configuration. Add tokens here (same shape as\n"
+      "# api.tokens; sha256 = printf %s TOKEN | sha256sum), or configure api.tokens, which is\n"
+      "# then used instead of this file. See docs/api.md.\n"
+      "api:\n"
+      "  tokens:\n";
+  for (const ApiTokenConfig& t : tokens)
+    text += "    - name: \"" + t.name + "\"\n      role: " + std::string(api::role_name(t.role)) +
+            "\n      sha256: \"" + t.sha256 + "\"\n";
+
+  const std::filesystem::path target(path);
+  std::string temp = (target.parent_path() / (target.filename().string() + ".XXXXXX")).string();
+  auto fail = [&](const std::string& what) {
+    if (error) *error = what + ": " + std::strerror(errno);
+    return false;
+  };
+  int fd = ::mkstemp(temp.data());  // O_EXCL, mode 0600
+  if (fd < 0) return fail("cannot create " + temp);
+  bool ok = ::fchmod(fd, 0600) == 0 && write_all(fd, text) && ::fsync(fd) == 0;
+  int saved = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(temp.c_str());
+    errno = saved;
+    return fail("cannot write " + temp);
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    saved = errno;
+    ::unlink(temp.c_str());
+    errno = saved;
+    return fail("cannot rename " + temp + " to " + path);
+  }
+  // The rename itself is durable once the directory is.
+  std::string dir = target.parent_path().empty() ? "." : target.parent_path().string();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return true;
+}
+
+ApiTokensBootstrap bootstrap_api_tokens(const Config& config, registrar::RandomSource& random) {
+  ApiTokensBootstrap result;
+  if (!config.api_tokens.empty()) {
+    result.source = ApiTokensBootstrap::Source::kConfiguration;
+    result.tokens = to_api_tokens(config.api_tokens);
+    return result;
+  }
+  result.file = api_tokens_path(config.data_dir);
+  std::error_code ec;
+  if (std::filesystem::exists(result.file, ec)) {
+    result.source = ApiTokensBootstrap::Source::kFile;
+    std::ifstream in(result.file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in || in.bad()) {
+      result.error = "cannot read " + result.file + ": " + std::strerror(errno);
+      return result;
+    }
+    ApiTokensOrError parsed = parse_api_tokens_text(text.str(), result.file);
+    if (!parsed.ok()) {
+      result.error = parsed.error;
+      result.bad_file = true;
+      return result;
+    }
+    if (parsed.tokens.empty()) {
+      result.error = result.file +
+                     ": api.tokens: no token (add one, configure api.tokens, or delete the file "
+                     "to have a new admin token generated)";
+      result.bad_file = true;
+      return result;
+    }
+    result.tokens = to_api_tokens(parsed.tokens);
+    return result;
+  }
+  if (ec) {
+    result.error = "cannot check " + result.file + ": " + ec.message();
+    return result;
+  }
+
+  result.source = ApiTokensBootstrap::Source::kGenerated;
+  result.generated_token = api::generate_api_token(random);
+  result.tokens.push_back(api::ApiToken{"admin", api::Role::kAdmin,
+                                        api::sha256(result.generated_token)});
+  return result;
+}
+
+bool store_generated_token(const ApiTokensBootstrap& tokens, std::string* error) {
+  ApiTokenConfig entry;
+  entry.name = tokens.tokens.at(0).name;
+  entry.role = tokens.tokens.at(0).role;
+  entry.sha256 = api::to_hex(tokens.tokens.at(0).sha256);
+  return write_api_tokens_file(tokens.file, {entry}, error);
 }
 
 }  // namespace switchboard

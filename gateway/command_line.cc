@@ -1,6 +1,9 @@
 // gateway/command_line.cc — see command_line.h.
 #include "gateway/command_line.h"
 
+#include <arpa/inet.h>
+
+#include <cctype>
 #include <cstdint>
 #include <optional>
 
@@ -14,6 +17,39 @@ std::optional<uint64_t> parse_number(std::string_view s, uint64_t min, uint64_t 
   }
   if (v < min || v > max) return std::nullopt;
   return v;
+}
+
+std::optional<std::string> parse_grpc_listen(std::string_view text, std::string* why) {
+  auto fail = [&](std::string what) -> std::optional<std::string> {
+    if (why) *why = std::move(what);
+    return std::nullopt;
+  };
+  if (text.empty() || text == "off") return std::string();
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos)
+    return fail("expected HOST:PORT (e.g. 127.0.0.1:50051, [::1]:50051) or off, got \"" +
+                std::string(text) + "\"");
+  std::string host(text.substr(0, colon));
+  std::string_view port = text.substr(colon + 1);
+  if (!parse_number(port, 0, 65535))
+    return fail("expected a port from 0 to 65535 after the last ':', got \"" + std::string(text) +
+                "\"");
+  unsigned char buf[16];
+  if (!host.empty() && host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']' ||
+        inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), buf) != 1)
+      return fail("expected an IPv6 address in brackets, got \"" + std::string(text) + "\"");
+    return std::string(text);
+  }
+  if (host.find(':') != std::string::npos)
+    return fail("IPv6 addresses go in brackets ([::1]:50051), got \"" + std::string(text) + "\"");
+  if (host.empty()) return fail("expected HOST:PORT, got \"" + std::string(text) + "\"");
+  if (inet_pton(AF_INET, host.c_str(), buf) == 1) return std::string(text);
+  for (char c : host)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-')
+      return fail("expected an IP address or a host name before the port, got \"" +
+                  std::string(text) + "\"");
+  return std::string(text);
 }
 
 std::string usage(std::string_view program) {
@@ -49,6 +85,13 @@ std::string usage(std::string_view program) {
          "                        open TCP connections allowed; beyond it new ones are\n"
          "                        closed at once. Env: SWITCHBOARD_TCP_MAX_CONNECTIONS.\n"
          "                        Default: 4096.\n"
+         "  --grpc-listen HOST:PORT\n"
+         "                        the gRPC API (admin, bindings, registration events):\n"
+         "                        IPv4, [IPv6] or a host name; port 0 picks a free port;\n"
+         "                        \"off\" disables the API. Env: SWITCHBOARD_GRPC_LISTEN.\n"
+         "                        Default: 127.0.0.1:50051. Tokens: api.tokens in the file,\n"
+         "                        else DATA_DIR/api_tokens.yaml (created on the first start,\n"
+         "                        which prints a new admin token once). See docs/api.md.\n"
          "  --help                print this help and exit.\n"
          "  --version             print the version and exit.\n"
          "\n"
@@ -89,7 +132,8 @@ bool parse_command_line(std::span<const std::string_view> args, CommandLine& out
     }
     const bool known = name == "--config" || name == "--sip-listen" || name == "--data-dir" ||
                        name == "--threads" || name == "--log-level" ||
-                       name == "--tcp-idle-timeout" || name == "--tcp-max-connections";
+                       name == "--tcp-idle-timeout" || name == "--tcp-max-connections" ||
+                       name == "--grpc-listen";
     if (!known) {
       error = "unknown option \"" + std::string(name) + "\"";
       return false;
@@ -151,6 +195,14 @@ bool parse_command_line(std::span<const std::string_view> args, CommandLine& out
         return false;
       }
       out.tcp_max_connections = size_t(*n);
+    } else if (name == "--grpc-listen") {
+      std::string why;
+      auto listen = parse_grpc_listen(value, &why);
+      if (!listen) {
+        error = "--grpc-listen: " + why;
+        return false;
+      }
+      out.grpc_listen = std::move(*listen);
     }
   }
   return true;

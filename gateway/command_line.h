@@ -3,7 +3,7 @@
 //   switchboard [--config FILE] [--sip-listen udp:HOST:PORT|tcp:HOST:PORT]...
 //               [--data-dir DIR] [--threads N] [--log-level debug|info|warn|error]
 //               [--tcp-idle-timeout SECONDS] [--tcp-max-connections N]
-//               [--help] [--version]
+//               [--grpc-listen HOST:PORT|off] [--help] [--version]
 //
 // Both "--flag value" and "--flag=value" work. Parsing is separate from main()
 // so tests can check every error message without starting a process.
@@ -38,6 +38,12 @@ namespace switchboard {
 // Shared by the command line and the configuration file.
 std::optional<uint64_t> parse_number(std::string_view s, uint64_t min, uint64_t max);
 
+// The gRPC API's listen address: "HOST:PORT" with an IPv4 address, a
+// bracketed IPv6 address ("[::1]:50051") or a host name, and a port 0-65535
+// (0: any free port). "off" or "" turns the API off and gives "". nullopt,
+// with `why` set, for anything else.
+std::optional<std::string> parse_grpc_listen(std::string_view text, std::string* why);
+
 struct CommandLine {
   std::optional<std::string> config_file;             // --config
   std::vector<sip::transport::ListenAddress> listen;  // --sip-listen, in order; empty: not given
@@ -46,6 +52,7 @@ struct CommandLine {
   std::optional<LogLevel> log_level;                  // --log-level
   std::optional<std::chrono::seconds> tcp_idle_timeout;
   std::optional<size_t> tcp_max_connections;
+  std::optional<std::string> grpc_listen;  // --grpc-listen; "" = off
   bool help = false;
   bool version = false;
 };

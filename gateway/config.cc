@@ -412,11 +412,88 @@ RealmConfig parse_realm(const Reader& r, const YAML::Node& node, const std::stri
   return rc;
 }
 
+void parse_grpc(const Reader& r, const YAML::Node& grpc, Config& c) {
+  r.expect_keys(grpc, "grpc", {"listen", "tls"});
+  if (auto n = grpc["listen"]) {
+    std::string why;
+    auto listen = parse_grpc_listen(n.IsNull() ? "" : r.scalar(n, "grpc.listen"), &why);
+    if (!listen) r.fail(n, "grpc.listen", why);
+    c.grpc.listen = *listen;
+  }
+  if (auto tls = grpc["tls"]) {
+    r.expect_keys(tls, "grpc.tls", {"cert_file", "key_file", "client_ca_file"});
+    auto file = [&](const char* key) {
+      std::string path = "grpc.tls." + std::string(key);
+      std::string v = r.scalar(tls[key], path);
+      if (v.empty()) r.fail(tls[key], path, "expected a file name");
+      return v;
+    };
+    if (tls["cert_file"]) c.grpc.tls.cert_file = file("cert_file");
+    if (tls["key_file"]) c.grpc.tls.key_file = file("key_file");
+    if (tls["client_ca_file"]) c.grpc.tls.client_ca_file = file("client_ca_file");
+    if (c.grpc.tls.cert_file.empty() != c.grpc.tls.key_file.empty())
+      r.fail(tls, "grpc.tls", "cert_file and key_file go together (give both for TLS)");
+    if (!c.grpc.tls.client_ca_file.empty() && c.grpc.tls.cert_file.empty())
+      r.fail(tls["client_ca_file"], "grpc.tls.client_ca_file",
+             "needs cert_file and key_file (mutual TLS is TLS with client certificates)");
+  }
+}
+
+std::vector<ApiTokenConfig> parse_tokens(const Reader& r, const YAML::Node& api) {
+  r.expect_keys(api, "api", {"tokens"});
+  std::vector<ApiTokenConfig> out;
+  auto tokens = api["tokens"];
+  if (!tokens) return out;
+  if (!tokens.IsSequence()) r.fail(tokens, "api.tokens", "expected a list of {name, role, sha256}");
+  std::set<std::string> names;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const YAML::Node& t = tokens[i];
+    std::string path = "api.tokens[" + std::to_string(i) + "]";
+    r.expect_keys(t, path, {"name", "role", "sha256"});
+    ApiTokenConfig token;
+    token.line = t.Mark().line + 1;
+    for (const char* key : {"name", "role", "sha256"})
+      if (!t[key]) r.fail(t, path + "." + key, "missing (every token needs name, role and sha256)");
+    token.name = r.scalar(t["name"], path + ".name");
+    if (!is_token_text(token.name) || token.name.size() > 64)
+      r.fail(t["name"], path + ".name",
+             "must be 1-64 printable characters without spaces, quotes or backslashes");
+    if (!names.insert(token.name).second)
+      r.fail(t["name"], path + ".name", "token " + quoted(token.name) + " listed twice");
+    std::string role = r.scalar(t["role"], path + ".role");
+    auto parsed = api::parse_role(role);
+    if (!parsed) r.fail(t["role"], path + ".role", "expected admin, read or calls, got " + quoted(role));
+    token.role = *parsed;
+    // A hash is not a secret, but a token pasted here by mistake is: never echo the value.
+    std::string hash = r.scalar(t["sha256"], path + ".sha256");
+    auto digest = api::parse_sha256_hex(hash);
+    if (!digest)
+      r.fail(t["sha256"], path + ".sha256",
+             "expected the 64 hex digits of the token's SHA-256 (printf %s TOKEN | sha256sum), "
+             "not the token itself");
+    token.sha256 = api::to_hex(*digest);
+    out.push_back(std::move(token));
+  }
+  return out;
+}
+
+void parse_events(const Reader& r, const YAML::Node& events, Config& c) {
+  r.expect_keys(events, "events", {"max_count", "max_age", "watcher_buffer", "max_watchers"});
+  if (auto n = events["max_count"])
+    c.events.max_count = size_t(r.number(n, "events.max_count", 1, 100'000'000));
+  if (auto n = events["max_age"])
+    c.events.max_age = std::chrono::seconds(r.number(n, "events.max_age", 1, 31'536'000));
+  if (auto n = events["watcher_buffer"])
+    c.events.watcher_buffer = size_t(r.number(n, "events.watcher_buffer", 1, 1'000'000));
+  if (auto n = events["max_watchers"])
+    c.events.max_watchers = size_t(r.number(n, "events.max_watchers", 1, 100'000));
+}
+
 void parse_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (root.IsNull()) return;  // an empty file: all defaults
   r.expect_keys(root, "",
                 {"sip", "data_dir", "realms", "nonce", "store", "log_level", "threads",
-                 "auth_throttle"});
+                 "auth_throttle", "grpc", "api", "events"});
   if (auto n = root["sip"]) parse_sip(r, n, c);
   if (auto n = root["data_dir"]) {
     c.data_dir = r.scalar(n, "data_dir");
@@ -432,6 +509,9 @@ void parse_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (auto n = root["nonce"]) parse_nonce(r, n, c);
   if (auto n = root["store"]) parse_store(r, n, c);
   if (auto n = root["auth_throttle"]) parse_throttle(r, n, c);
+  if (auto n = root["grpc"]) parse_grpc(r, n, c);
+  if (auto n = root["api"]) c.api_tokens = parse_tokens(r, n);
+  if (auto n = root["events"]) parse_events(r, n, c);
   if (auto n = root["realms"]) {
     if (!n.IsSequence()) r.fail(n, "realms", "expected a list of realms");
     std::set<std::string> names;
@@ -512,6 +592,12 @@ void apply_environment(const Environment& env, Config& c) {
     if (!n) bad(kEnvTcpMaxConnections, "expected a number from 1 to 1000000, got " + quoted(*v));
     c.tcp_max_connections = size_t(*n);
   }
+  if (auto v = get(kEnvGrpcListen)) {
+    std::string why;
+    auto listen = parse_grpc_listen(*v, &why);
+    if (!listen) bad(kEnvGrpcListen, why);
+    c.grpc.listen = *listen;
+  }
   if (auto v = get(kEnvNonceSecret)) {
     registrar::SeededRandom unused(0);
     auto check = registrar::resolve_nonce_secret(std::nullopt, *v, unused);
@@ -528,6 +614,7 @@ void apply_flags(const CommandLine& cli, Config& c) {
   if (cli.threads) c.threads = *cli.threads;
   if (cli.tcp_idle_timeout) c.tcp_idle_timeout = *cli.tcp_idle_timeout;
   if (cli.tcp_max_connections) c.tcp_max_connections = *cli.tcp_max_connections;
+  if (cli.grpc_listen) c.grpc.listen = *cli.grpc_listen;
 }
 
 void apply_defaults(Config& c) {
@@ -575,6 +662,33 @@ ConfigOrError parse_config_text(std::string_view yaml, std::string_view name) {
   c.config_file = std::string(name);
   apply_defaults(c);
   result.config = std::move(c);
+  return result;
+}
+
+ApiTokensOrError parse_api_tokens_text(std::string_view yaml, std::string_view name) {
+  ApiTokensOrError result;
+  const std::string file(name);
+  try {
+    YAML::Node root;
+    try {
+      root = YAML::Load(std::string(yaml));
+    } catch (const YAML::Exception& e) {
+      throw ConfigError{file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                        std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg};
+    }
+    Reader r(file);
+    try {
+      if (root.IsNull()) throw ConfigError{file + ": empty (expected api: {tokens: [...]})"};
+      r.expect_keys(root, "", {"api"});
+      if (!root["api"]) r.fail(root, "api", "missing");
+      result.tokens = parse_tokens(r, root["api"]);
+    } catch (const YAML::Exception& e) {
+      throw ConfigError{file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg};
+    }
+  } catch (const ConfigError& e) {
+    result.error = e.message;
+    result.tokens.clear();
+  }
   return result;
 }
 

@@ -14,6 +14,13 @@
 //       users:
 //         - username: alice
 //           password: "s3cret"    # or: ha1_md5 / hash1 / hash1b instead of password
+//   grpc:
+//     listen: "127.0.0.1:50051"
+//   api:
+//     tokens:
+//       - name: ops
+//         role: admin                 # admin | read | calls
+//         sha256: "<hex SHA-256 of the token>"
 //
 //   switchboard::CommandLine cli = ...;
 //   switchboard::ConfigOrError c = switchboard::load_config(cli,
@@ -41,6 +48,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/api/api_token.h"
 #include "gateway/command_line.h"
 #include "gateway/json_log.h"
 #include "registrar/realm.h"
@@ -95,6 +103,36 @@ enum class StoreSync : uint8_t {
   kFull,    // fsync at every group commit as well: survives power loss, costs an fsync per batch
 };
 
+// The gRPC API's server side (docs/api.md).
+struct GrpcTlsConfig {
+  std::string cert_file;       // PEM; TLS is on when set (key_file too)
+  std::string key_file;        // PEM
+  std::string client_ca_file;  // PEM; mutual TLS when set
+};
+
+struct GrpcConfig {
+  std::string listen = "127.0.0.1:50051";  // "" when the API is off
+  GrpcTlsConfig tls;
+  bool enabled() const { return !listen.empty(); }
+  bool tls_enabled() const { return !tls.cert_file.empty(); }
+};
+
+// One API bearer token as configured: only its SHA-256.
+struct ApiTokenConfig {
+  std::string name;
+  api::Role role = api::Role::kRead;
+  std::string sha256;  // 64 lower-case hex digits
+  int line = 0;
+};
+
+// The registration event log and its watchers.
+struct EventsConfig {
+  size_t max_count = 100'000;              // events kept in the store
+  std::chrono::seconds max_age{86'400};    // and none older than this
+  size_t watcher_buffer = 4096;            // live events queued per watcher
+  size_t max_watchers = 1000;              // WatchRegistrations streams at once
+};
+
 struct Config {
   std::string config_file;  // "" when none was given
   std::vector<sip::transport::ListenAddress> listen;
@@ -107,6 +145,9 @@ struct Config {
   StoreSync store_sync = StoreSync::kFull;
   AuthThrottleConfig auth_throttle;
   std::vector<RealmConfig> realms;
+  GrpcConfig grpc;
+  std::vector<ApiTokenConfig> api_tokens;  // empty: DATA_DIR/api_tokens.yaml (gateway/bootstrap.h)
+  EventsConfig events;
 
   // Overwrites and forgets every configured password (and the nonce
   // passphrase is kept: it is needed as long as the process runs).
@@ -128,6 +169,7 @@ inline constexpr const char* kEnvThreads = "SWITCHBOARD_THREADS";
 inline constexpr const char* kEnvTcpIdleTimeout = "SWITCHBOARD_TCP_IDLE_TIMEOUT";
 inline constexpr const char* kEnvTcpMaxConnections = "SWITCHBOARD_TCP_MAX_CONNECTIONS";
 inline constexpr const char* kEnvNonceSecret = "SWITCHBOARD_NONCE_SECRET";
+inline constexpr const char* kEnvGrpcListen = "SWITCHBOARD_GRPC_LISTEN";
 
 struct ConfigOrError {
   std::optional<Config> config;
@@ -142,6 +184,16 @@ struct ConfigOrError {
 // Parses YAML text as a configuration file named `name` (in messages), on top
 // of the defaults; no environment, no flags. For tests and tools.
 [[nodiscard]] ConfigOrError parse_config_text(std::string_view yaml, std::string_view name);
+
+// The API token file DATA_DIR/api_tokens.yaml: the same shape as the
+// configuration's `api:` section (`api: {tokens: [{name, role, sha256}]}`),
+// validated the same way, with errors naming `name`, the line and the key.
+struct ApiTokensOrError {
+  std::vector<ApiTokenConfig> tokens;
+  std::string error;  // set on failure
+  bool ok() const { return error.empty(); }
+};
+[[nodiscard]] ApiTokensOrError parse_api_tokens_text(std::string_view yaml, std::string_view name);
 
 }  // namespace switchboard
 

@@ -1,22 +1,24 @@
 // gateway/main.cc — the switchboard executable: read the configuration, open
-// the stores in the data directory, bootstrap the configured credentials,
-// load the bindings, start the SIP server with the registrar, wait for
-// SIGINT/SIGTERM, stop cleanly.
+// the stores in the data directory, bootstrap the configured credentials and
+// the API tokens, load the bindings, start the gRPC API and the SIP server
+// with the registrar, wait for SIGINT/SIGTERM, stop cleanly.
 //
 // Exit status: 0 after a clean shutdown (or --help/--version), 1 when the
-// server cannot start (a listen address cannot be bound, the data directory or
-// a store cannot be opened), 2 for a bad command line, environment or
-// configuration file.
+// server cannot start (a listen address — SIP or gRPC — cannot be bound, the
+// data directory or a store cannot be opened), 2 for a bad command line,
+// environment, configuration file or API token file.
 //
 // Signals are blocked before any thread starts (threads inherit the mask) and
 // taken synchronously with sigwait() on the main thread, so no work happens in
 // a signal handler.
 //
-// Shutdown order: stop the SIP server (no new requests), stop the expiry
+// Shutdown order: stop the gRPC API (health NOT_SERVING, every watch stream
+// ended with UNAVAILABLE), stop the SIP server (no new requests), stop the expiry
 // thread, flush the binding store (every acknowledged change and its
 // callbacks done), then destroy in reverse order of construction. TCP
 // connections closed by the shutdown itself do not remove their bindings: a
 // clean stop leaves the store exactly as a kill -9 would.
+#include <openssl/crypto.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -35,6 +37,8 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/api/api_server.h"
+#include "gateway/api/grpc_log.h"
 #include "gateway/bootstrap.h"
 #include "gateway/command_line.h"
 #include "gateway/config.h"
@@ -43,6 +47,7 @@
 #include "gateway/registrar_handler.h"
 #include "gateway/sip_server.h"
 #include "registrar/auth_throttle.h"
+#include "registrar/event_hub.h"
 #include "registrar/location_service.h"
 #include "registrar/nonce.h"
 #include "registrar/random.h"
@@ -96,6 +101,17 @@ class ExpiryTimer {
   std::jthread thread_;
 };
 
+// sbctl next to this executable (build/bin/sbctl), else plain "sbctl".
+std::string sbctl_path() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    std::filesystem::path sbctl = self.parent_path() / "sbctl";
+    if (std::filesystem::exists(sbctl, ec)) return sbctl.string();
+  }
+  return "sbctl";
+}
+
 std::string_view secret_source_name(registrar::NonceSecret::Source s) {
   switch (s) {
     case registrar::NonceSecret::Source::kConfigured:
@@ -143,6 +159,11 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   switchboard::Logger logger(config.log_level);
+  // gRPC logs through `logger` (see below) only while it exists: this is
+  // destroyed before it, after everything declared later.
+  struct GrpcLogRouting {
+    ~GrpcLogRouting() { switchboard::api::route_grpc_logs(nullptr); }
+  } grpc_log_routing;
   logger.info("configuration",
               {{"file", config.config_file.empty() ? "(none)" : config.config_file},
                {"data_dir", config.data_dir},
@@ -171,8 +192,12 @@ int main(int argc, char** argv) {
   }
   for (const std::string& warning : credentials.store->load_warnings())
     logger.warn("credential store row skipped", {{"detail", warning}});
+  sip::SystemClock clock;
   registrar::SqliteBindingStoreOptions binding_options;
   binding_options.database = sqlite;
+  binding_options.events.max_events = config.events.max_count;
+  binding_options.events.max_age = config.events.max_age;
+  binding_options.clock = &clock;
   auto bindings = registrar::SqliteBindingStore::open(database, binding_options);
   if (!bindings.ok()) {
     logger.error("cannot open binding store", {{"path", database}, {"error", bindings.error}});
@@ -201,9 +226,26 @@ int main(int argc, char** argv) {
                                            {"users_written", boot.users},
                                            {"users_unchanged", boot.unchanged}});
 
-  // --- registrar ------------------------------------------------------------
-  sip::SystemClock clock;
+  // --- API tokens -------------------------------------------------------------
   registrar::SystemRandom random;
+  switchboard::ApiTokensBootstrap tokens;
+  if (config.grpc.enabled()) {
+    tokens = switchboard::bootstrap_api_tokens(config, random);
+    if (!tokens.ok()) {
+      if (tokens.bad_file) {
+        std::fprintf(stderr, "switchboard: %s\n", tokens.error.c_str());
+        return 2;
+      }
+      logger.error("cannot set up API tokens", {{"error", tokens.error}});
+      return 1;
+    }
+    if (tokens.source == switchboard::ApiTokensBootstrap::Source::kFile)
+      logger.info("api tokens", {{"source", tokens.file}, {"count", tokens.tokens.size()}});
+    if (tokens.source == switchboard::ApiTokensBootstrap::Source::kConfiguration)
+      logger.info("api tokens", {{"source", "configuration"}, {"count", tokens.tokens.size()}});
+  }
+
+  // --- registrar ------------------------------------------------------------
   std::optional<std::string_view> file_secret, env_secret;
   if (config.nonce.secret && config.nonce.secret_origin == switchboard::SecretOrigin::kFile)
     file_secret = *config.nonce.secret;
@@ -229,7 +271,13 @@ int main(int argc, char** argv) {
   count_options.lifetime = config.nonce.lifetime;
   registrar::NonceCounter nonce_counts(clock, count_options);
 
+  // The hub outlives the location service (it observes it) and the API.
+  registrar::EventHubOptions hub_options;
+  hub_options.buffer = config.events.watcher_buffer;
+  hub_options.max_subscriptions = config.events.max_watchers;
+  registrar::EventHub hub(*bindings.store, hub_options);
   registrar::LocationService location(*bindings.store, clock);
+  location.add_observer(&hub);  // before any traffic
   size_t restored = location.load();
   logger.info("bindings loaded", {{"bindings", restored}, {"aors", location.aor_count()}});
 
@@ -249,6 +297,63 @@ int main(int argc, char** argv) {
                                .nonce_counts = nonce_counts,
                                .clock = clock,
                                .throttle = throttle ? &*throttle : nullptr});
+
+  // --- gRPC API ---------------------------------------------------------------
+  // After the stores are loaded (health SERVING means ready), before SIP.
+  std::unique_ptr<switchboard::api::ApiServer> api;
+  if (config.grpc.enabled()) {
+    switchboard::api::route_grpc_logs(&logger);  // gRPC's own lines as JSON too
+    switchboard::api::ApiServerOptions api_options;
+    api_options.listen = config.grpc.listen;
+    if (config.grpc.tls_enabled())
+      api_options.tls = switchboard::api::TlsFiles{config.grpc.tls.cert_file,
+                                                   config.grpc.tls.key_file,
+                                                   config.grpc.tls.client_ca_file};
+    api_options.watcher_buffer = config.events.watcher_buffer;
+    api_options.max_watchers = config.events.max_watchers;
+    api = switchboard::api::ApiServer::start(
+        switchboard::api::ApiServerDeps{.credentials = *credentials.store,
+                                        .location = location,
+                                        .hub = hub,
+                                        .tokens = tokens.tokens,
+                                        .logger = logger},
+        api_options, &error);
+    if (!api) {
+      logger.error("cannot start", {{"error", error}});
+      return 1;
+    }
+    logger.info("grpc listening", {{"address", api->address()},
+                                   {"tls", config.grpc.tls_enabled()},
+                                   {"mtls", !config.grpc.tls.client_ca_file.empty()}});
+    if (!tokens.generated_token.empty()) {
+      // Stored (as a hash) only now that the API listens: a start that fails
+      // earlier leaves no file, and the next one prints a token again.
+      if (!switchboard::store_generated_token(tokens, &error)) {
+        logger.error("cannot store the API token", {{"error", error}});
+        return 1;
+      }
+      // The only time the token exists outside the client: stdout, once.
+      std::printf("switchboard: admin API token (shown once, only its SHA-256 is stored): %s\n",
+                  tokens.generated_token.c_str());
+      // A ready command for the person who just got it (plaintext only: with
+      // TLS sbctl needs certificate options too).
+      if (!config.grpc.tls_enabled())
+        std::printf("switchboard: try it: %s --server %s --token %s realm list\n",
+                    sbctl_path().c_str(), api->address().c_str(),
+                    tokens.generated_token.c_str());
+      std::fflush(stdout);
+      logger.info("api token created", {{"name", "admin"},
+                                        {"role", "admin"},
+                                        {"file", tokens.file},
+                                        {"hint", "the token was printed once on stdout"}});
+    }
+  } else {
+    logger.info("grpc disabled", {{"hint", "grpc.listen is off"}});
+  }
+  if (!tokens.generated_token.empty()) {
+    OPENSSL_cleanse(tokens.generated_token.data(), tokens.generated_token.size());
+    tokens.generated_token.clear();
+  }
 
   // --- SIP server -----------------------------------------------------------
   switchboard::TagSource tags = switchboard::random_tag_source();
@@ -289,6 +394,7 @@ int main(int argc, char** argv) {
   }
   logger.info("stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
   stopping.store(true);
+  if (api) api->shutdown();
   server.stop();
   expiry.stop();
   bindings.store->flush();

@@ -8,9 +8,16 @@
 #   BUILD_DIR  where the demo files go: BUILD_DIR/demo/switchboard.yaml,
 #              BUILD_DIR/demo/baresip/ and the data directory BUILD_DIR/demo-data
 #   LISTEN     listen addresses (default udp:127.0.0.1:5060 tcp:127.0.0.1:5060)
+# environment:
+#   GRPC_LISTEN  the gRPC API's address (default 127.0.0.1:50051; "off" disables it).
+#                SWITCHBOARD_GRPC_LISTEN, when set, wins as it always does.
 #
 # The configuration is applied on every start (an upsert: the demo user's
 # stored hashes follow the new password; the bindings in demo-data survive).
+# The demo configures no API token, so switchboard's first-start path runs on
+# every demo start: the token file is removed first, switchboard generates an
+# admin token, stores only its SHA-256 and prints the token once, with a ready
+# sbctl line, right below the banner.
 # Runs switchboard in the foreground (exec): Ctrl-C stops it cleanly.
 set -euo pipefail
 
@@ -20,6 +27,7 @@ shift 2
 LISTEN=("$@")
 [ ${#LISTEN[@]} -gt 0 ] || LISTEN=(udp:127.0.0.1:5060 tcp:127.0.0.1:5060)
 
+GRPC_LISTEN=${SWITCHBOARD_GRPC_LISTEN:-${GRPC_LISTEN:-127.0.0.1:50051}}
 REALM=demo.switchboard.test
 USER_NAME=demo
 DEMO_DIR=$(mkdir -p "$BUILD_DIR/demo" && cd "$BUILD_DIR/demo" && pwd)
@@ -58,6 +66,8 @@ sip:
   listen: [$listen_yaml]
 data_dir: "$DATA_DIR"
 log_level: info
+grpc:
+  listen: "$GRPC_LISTEN"   # no api.tokens: an admin token is generated and printed
 nonce:
   secret: "$NONCE_SECRET"
 realms:
@@ -84,6 +94,22 @@ printf '%s\n' "$ACCOUNT" >"$BARESIP_DIR/accounts"
 
 SIPSAK_TRANSPORT=""
 [ "$TARGET_TRANSPORT" = tcp ] && SIPSAK_TRANSPORT=" -E tcp"
+
+# The gRPC API: a fresh admin token on every demo start (the old one stops
+# working), printed by switchboard itself below the banner.
+SBCTL=$(cd "$(dirname "$BINARY")" && pwd)/sbctl
+if [ "$GRPC_LISTEN" = off ] || [ -z "$GRPC_LISTEN" ]; then
+  API_TEXT="
+ gRPC API: off (GRPC_LISTEN=off)"
+else
+  rm -f "$DATA_DIR/api_tokens.yaml"
+  API_TEXT="
+ gRPC API on $GRPC_LISTEN (docs/api.md). Switchboard prints a new admin token just
+ below, with a ready line; or export it and use sbctl:
+   export SWITCHBOARD_TOKEN=sbt_...        # the token printed below
+   $SBCTL --server $GRPC_LISTEN realm list
+   $SBCTL --server $GRPC_LISTEN watch      # registration events, live"
+fi
 cat <<EOF
 
 =====================================================================
@@ -104,6 +130,7 @@ cat <<EOF
  Register with baresip (q or Ctrl-C quits; it unregisters first):
    baresip -n 127.0.0.1 -f $BARESIP_DIR
    account line: $ACCOUNT
+$API_TEXT
 =====================================================================
 
 EOF

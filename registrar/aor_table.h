@@ -126,6 +126,15 @@ class AorTable {
 
   size_t size() const { return size_; }
 
+  // Calls f(AorRecord*) for every record, in no particular order. `f` must not
+  // change the table (collect, then erase).
+  template <typename F>
+  void for_each(F&& f) const {
+    for (AorRecord* head : buckets_) {
+      for (AorRecord* r = head; r != nullptr; r = r->next_) f(r);
+    }
+  }
+
  private:
   static uint32_t table_hash(size_t hash) { return static_cast<uint32_t>(hash >> 32); }
   AorRecord** bucket(uint32_t h) { return &buckets_[h & (buckets_.size() - 1)]; }

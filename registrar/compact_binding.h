@@ -143,6 +143,8 @@ class CompactBinding {
 
   WallTime expires_at() const { return WallTime(WallTime::duration(expires_at_)); }
   uint64_t connection_id() const { return connection_id_; }
+  // The binding's realm (pooled; valid while this binding lives).
+  std::string_view realm() const { return profile_->realm; }
 
   // Heap bytes of the text block (for tests and accounting).
   size_t text_size() const;

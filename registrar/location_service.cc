@@ -26,6 +26,7 @@
 
 #include "registrar/aor_table.h"
 #include "registrar/compact_binding.h"
+#include "sip/lex.h"
 
 namespace registrar {
 namespace {
@@ -106,9 +107,47 @@ bool has_expiry(std::span<const CompactBinding> bindings, WallTime at) {
 // What an update's store callback needs once the commit is known.
 struct PendingUpdate {
   std::vector<Binding> bindings;  // the AOR's set after the update
-  UpdateEvents events;
-  std::vector<Binding> expired;  // dropped because their time had come
+  std::vector<RegistrationEvent> events;  // for the observers (empty when there are none)
   Done done;
+};
+
+RegistrationEvent make_event(RegistrationEventType type, WallTime time, Binding binding,
+                             std::string reason, Binding previous = {}) {
+  RegistrationEvent e;
+  e.time = time;
+  e.type = type;
+  e.binding = std::move(binding);
+  e.previous = std::move(previous);
+  e.reason = std::move(reason);
+  return e;
+}
+
+// The store's events for a mutation's: kAdded → kRegistered, kRefreshed →
+// kRefreshed, kReplaced → kReplaced (with the previous binding), kRemoved →
+// kUnregistered (with its reason).
+RegistrationEvent to_event(const UpdateEvents::Event& u, WallTime time) {
+  switch (u.kind) {
+    case UpdateEvents::Kind::kAdded:
+      return make_event(RegistrationEventType::kRegistered, time, u.binding, {});
+    case UpdateEvents::Kind::kRefreshed:
+      return make_event(RegistrationEventType::kRefreshed, time, u.binding, {});
+    case UpdateEvents::Kind::kReplaced:
+      return make_event(RegistrationEventType::kReplaced, time, u.binding, {}, u.old_binding);
+    case UpdateEvents::Kind::kRemoved:
+      break;
+  }
+  return make_event(RegistrationEventType::kUnregistered, time, u.binding, u.reason);
+}
+
+// A page candidate of list(): an AOR and how many of its bindings qualify.
+struct ListCandidate {
+  AorRecordRef record;
+  size_t count;
+};
+struct AorLess {
+  bool operator()(const ListCandidate& a, const ListCandidate& b) const {
+    return a.record->aor() < b.record->aor();
+  }
 };
 
 }  // namespace
@@ -211,45 +250,29 @@ struct LocationService::Impl {
       }
     }
   }
-  void fire(const UpdateEvents& events) const {
-    for (const UpdateEvents::Event& e : events.events()) {
-      for (RegistrationObserver* o : observers) {
-        switch (e.kind) {
-          case UpdateEvents::Kind::kAdded:
-            o->on_added(e.binding);
-            break;
-          case UpdateEvents::Kind::kRefreshed:
-            o->on_refreshed(e.binding);
-            break;
-          case UpdateEvents::Kind::kReplaced:
-            o->on_replaced(e.old_binding, e.binding);
-            break;
-          case UpdateEvents::Kind::kRemoved:
-            o->on_removed(e.binding);
-            break;
-        }
-      }
+  // Numbers `events` from the store's first sequence and tells every
+  // observer, in order. Store callback (writer thread; no lock of ours).
+  void publish(std::vector<RegistrationEvent>& events, uint64_t first_sequence) const {
+    for (size_t i = 0; i < events.size(); ++i) {
+      events[i].sequence = first_sequence + i;
+      for (RegistrationObserver* o : observers) o->on_event(events[i]);
     }
   }
 
-  void fire_expired(const std::vector<Binding>& expired) const {
-    for (const Binding& b : expired) {
-      for (RegistrationObserver* o : observers) o->on_expired(b);
-    }
-  }
-
-  void fire_removed(const std::vector<Binding>& removed) const {
-    for (const Binding& b : removed) {
-      for (RegistrationObserver* o : observers) o->on_removed(b);
-    }
+  // The events to hand to the store, keeping a copy for the observers in
+  // `keep` when there are observers (the store consumes its own).
+  std::vector<RegistrationEvent> for_store(std::vector<RegistrationEvent>& keep) const {
+    if (!observers.empty()) return keep;  // a copy: the observers need theirs
+    std::vector<RegistrationEvent> out = std::move(keep);
+    keep.clear();
+    return out;
   }
 
   // The store's verdict on an update (writer thread; no lock of ours).
   void finish(PendingUpdate& p, const StoreResult& r) {
-    fire_expired(p.expired);  // they are gone from the cache either way
     UpdateResult result;
     if (r.ok) {
-      fire(p.events);
+      publish(p.events, r.first_sequence);
       result.bindings = std::move(p.bindings);
     } else {
       store_failures.fetch_add(1, std::memory_order_relaxed);
@@ -261,22 +284,34 @@ struct LocationService::Impl {
   }
 
   // Removes from the live record `rec` (under s.mu) the bindings `drop`
-  // selects, persists the rest, and hands the removed ones to `notify` after
-  // the store answers.
+  // selects, persists the rest with one `type` event (with `reason`) per
+  // removed binding, and tells the observers once the store has committed.
   template <typename Drop>
-  size_t drop_bindings(Shard& s, AorRecord& rec, Drop drop,
-                       void (Impl::*notify)(const std::vector<Binding>&) const) {
-    std::vector<Binding> kept, removed;
-    for (Binding& b : unpack(rec)) (drop(b) ? removed : kept).push_back(std::move(b));
-    if (removed.empty()) return 0;
-    const size_t n = removed.size();
+  size_t drop_bindings(Shard& s, AorRecord& rec, Drop drop, RegistrationEventType type,
+                       std::string_view reason) {
+    std::vector<Binding> kept;
+    std::vector<RegistrationEvent> events;
+    const WallTime now = clock.wall_now();
+    for (Binding& b : unpack(rec)) {
+      if (drop(b)) {
+        events.push_back(make_event(type, now, std::move(b), std::string(reason)));
+      } else {
+        kept.push_back(std::move(b));
+      }
+    }
+    if (events.empty()) return 0;
+    const size_t n = events.size();
     std::string aor(rec.aor());  // `rec` may be freed by install()
     install(s, aor, aor_hash(aor), &rec, kept);
-    auto gone = std::make_shared<std::vector<Binding>>(std::move(removed));
-    store.replace_aor(std::move(aor), std::move(kept), [this, gone, notify](const StoreResult& r) {
-      if (!r.ok) store_failures.fetch_add(1, std::memory_order_relaxed);
-      (this->*notify)(*gone);
-    });
+    auto pending = std::make_shared<std::vector<RegistrationEvent>>(std::move(events));
+    store.replace_aor(std::move(aor), std::move(kept), for_store(*pending),
+                      [this, pending](const StoreResult& r) {
+                        if (!r.ok) {
+                          store_failures.fetch_add(1, std::memory_order_relaxed);
+                          return;  // no sequence: the observers are not told
+                        }
+                        publish(*pending, r.first_sequence);
+                      });
     return n;
   }
 };
@@ -353,11 +388,17 @@ void LocationService::update(const std::string& aor, const Mutation& mutate, Don
     } else {
       auto pending = std::make_shared<PendingUpdate>();
       pending->bindings = edited;
-      pending->events = std::move(events);
-      pending->expired = std::move(expired);
+      pending->events.reserve(expired.size() + events.events().size());
+      for (Binding& b : expired) {
+        pending->events.push_back(
+            make_event(RegistrationEventType::kExpired, now, std::move(b), "expired"));
+      }
+      for (const UpdateEvents::Event& e : events.events()) {
+        pending->events.push_back(to_event(e, now));
+      }
       pending->done = std::move(done);
       m.install(s, aor, hash, rec, edited);
-      m.store.replace_aor(aor, std::move(edited),
+      m.store.replace_aor(aor, std::move(edited), m.for_store(pending->events),
                           [&m, pending](const StoreResult& r) { m.finish(*pending, r); });
     }
   }
@@ -400,7 +441,8 @@ size_t LocationService::expire_due() {
     std::lock_guard lock(s.mu);
     if (rec->empty()) continue;  // dead: the AOR lost its bindings (or has a new record)
     expired += m.drop_bindings(
-        s, *rec, [now](const Binding& b) { return b.expires_at <= now; }, &Impl::fire_expired);
+        s, *rec, [now](const Binding& b) { return b.expires_at <= now; },
+        RegistrationEventType::kExpired, "expired");
   }
   return expired;
 }
@@ -440,13 +482,14 @@ size_t LocationService::remove_connection(uint64_t connection_id) {
       if (rec->empty()) continue;
       removed += m.drop_bindings(
           s, *rec, [connection_id](const Binding& b) { return b.connection_id == connection_id; },
-          &Impl::fire_removed);
+          RegistrationEventType::kUnregistered, "connection closed");
     }
   }
   return removed;
 }
 
-bool LocationService::remove(std::string_view aor, std::string_view contact) {
+bool LocationService::remove(std::string_view aor, std::string_view contact,
+                             std::string_view reason) {
   bool found = false;
   update(
       std::string(aor),
@@ -455,7 +498,7 @@ bool LocationService::remove(std::string_view aor, std::string_view contact) {
                                [&](const Binding& b) { return b.contact == contact; });
         if (it != bindings.end()) {
           found = true;
-          events.removed(*it);
+          events.removed(*it, std::string(reason));
           bindings.erase(it);
         }
         return {};
@@ -464,14 +507,95 @@ bool LocationService::remove(std::string_view aor, std::string_view contact) {
   return found;
 }
 
+size_t LocationService::remove_registered_by(std::string_view realm,
+                                             std::optional<std::string_view> username,
+                                             std::string_view reason) {
+  Impl& m = *impl_;
+  auto matches = [&](const Binding& b) {
+    return sip::lex::iequals(b.realm, realm) && (!username || b.username == *username);
+  };
+  size_t removed = 0;
+  for (Shard& s : m.shards) {
+    std::lock_guard lock(s.mu);
+    // The realm is in the cache's pooled profile: only records with a binding
+    // of the realm are unpacked to compare usernames.
+    std::vector<AorRecordRef> candidates;
+    s.aors.for_each([&](AorRecord* r) {
+      for (const CompactBinding& c : r->bindings()) {
+        if (sip::lex::iequals(c.realm(), realm)) {
+          candidates.emplace_back(r);
+          return;
+        }
+      }
+    });
+    for (const AorRecordRef& rec : candidates) {
+      if (rec->empty()) continue;
+      removed += m.drop_bindings(s, *rec, matches, RegistrationEventType::kUnregistered, reason);
+    }
+  }
+  return removed;
+}
+
+// One O(N log P) scan of every shard per page (P = max_bindings): list() is for
+// admin listing, not a hot path. The scan keeps only references to the P + 1
+// smallest qualifying AORs after `after_aor` (no copies of bindings); only the
+// page's AORs are then unpacked, each under its shard lock. Not a snapshot: an
+// AOR changed between the two steps shows as it is at the second.
+LocationService::Page LocationService::list(std::string_view realm, std::string_view after_aor,
+                                            size_t max_bindings) const {
+  Impl& m = *impl_;
+  const size_t want = std::max<size_t>(max_bindings, 1);
+  const WallTime now = m.clock.wall_now();
+  auto qualifies = [&](const CompactBinding& c) {
+    return c.expires_at() > now && (realm.empty() || sip::lex::iequals(c.realm(), realm));
+  };
+
+  // 1. The smallest AORs after `after_aor`: a max-heap of at most want + 1
+  //    (every AOR counts at least one binding, so want AORs always fill a page,
+  //    and one more tells whether another page follows).
+  std::vector<ListCandidate> heap;
+  heap.reserve(std::min<size_t>(want + 1, 4096));
+  for (Shard& s : m.shards) {
+    std::lock_guard lock(s.mu);
+    s.aors.for_each([&](AorRecord* r) {
+      if (r->aor() <= after_aor) return;
+      if (heap.size() > want && !(r->aor() < heap.front().record->aor())) return;
+      size_t count = 0;
+      for (const CompactBinding& c : r->bindings()) count += qualifies(c) ? 1 : 0;
+      if (count == 0) return;
+      heap.push_back(ListCandidate{AorRecordRef(r), count});
+      std::push_heap(heap.begin(), heap.end(), AorLess{});
+      if (heap.size() > want + 1) {
+        std::pop_heap(heap.begin(), heap.end(), AorLess{});
+        heap.pop_back();
+      }
+    });
+  }
+  std::sort_heap(heap.begin(), heap.end(), AorLess{});
+
+  // 2. Whole AORs, in order, until the page holds max_bindings.
+  size_t taken = 0, counted = 0;
+  while (taken < heap.size() && counted < want) counted += heap[taken++].count;
+  Page page;
+  page.bindings.reserve(counted);
+  for (size_t i = 0; i < taken; ++i) {
+    const AorRecord& r = *heap[i].record;
+    Shard& s = m.shard_for(aor_hash(r.aor()));
+    std::lock_guard lock(s.mu);
+    for (const CompactBinding& c : r.bindings()) {  // none if the record died meanwhile
+      if (qualifies(c)) page.bindings.push_back(c.unpack(r.aor()));
+    }
+  }
+  if (taken < heap.size()) page.next_aor = std::string(heap[taken - 1].record->aor());
+  return page;
+}
+
 void LocationService::add_observer(RegistrationObserver* observer) {
   impl_->observers.push_back(observer);
 }
 
-void LocationService::notify_auth_failed(std::string_view realm, std::string_view username,
-                                         std::string_view source_ip, std::string_view reason) {
-  for (RegistrationObserver* o : impl_->observers)
-    o->on_auth_failed(realm, username, source_ip, reason);
+void LocationService::notify_auth_failed(const RegistrationEvent& event) {
+  for (RegistrationObserver* o : impl_->observers) o->on_event(event);
 }
 
 size_t LocationService::binding_count() const {

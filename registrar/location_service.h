@@ -9,6 +9,12 @@
 // `done` plus the observers run once it is durable: the 200 OK goes out only
 // for a change that survives a crash.
 //
+// Events: every change is described by RegistrationEvents (registered,
+// refreshed, replaced, unregistered with a reason, expired) that the store
+// persists in the same transaction and numbers; the observers get them, with
+// their sequence, from the store's commit path, in sequence order. A change
+// the store fails to persist has no sequence and is not reported.
+//
 //   location.update("alice@acme.test",
 //       [&](std::vector<Binding>& bindings, UpdateEvents& events) -> MutationStatus {
 //         bindings.push_back(b);
@@ -24,8 +30,9 @@
 // Threading: all methods may be called from any thread. A Mutation runs under
 // its AOR's shard lock: it must be quick and must not call back into the
 // LocationService. `done` and the observers run on the store's writer thread
-// (see BindingStore): they must not block, nor call update()/lookup()/… —
-// a caller holding a shard lock may be waiting for room in the store's queue,
+// (see BindingStore; the memory store's caller thread, under a shard lock and
+// the store's lock): they must not block, nor call update()/lookup()/… — a
+// caller holding a shard lock may be waiting for room in the store's queue,
 // which only that thread makes.
 #ifndef SWITCHBOARD_REGISTRAR_LOCATION_SERVICE_H_
 #define SWITCHBOARD_REGISTRAR_LOCATION_SERVICE_H_
@@ -47,16 +54,22 @@ namespace registrar {
 // What a mutation did, for the observers (fired after the commit).
 class UpdateEvents {
  public:
-  void added(const Binding& b) { events_.push_back({Kind::kAdded, b, {}}); }
-  void refreshed(const Binding& b) { events_.push_back({Kind::kRefreshed, b, {}}); }
-  void replaced(const Binding& old_b, const Binding& new_b) { events_.push_back({Kind::kReplaced, new_b, old_b}); }
-  void removed(const Binding& b) { events_.push_back({Kind::kRemoved, b, {}}); }
+  void added(const Binding& b) { events_.push_back({Kind::kAdded, b, {}, {}}); }
+  void refreshed(const Binding& b) { events_.push_back({Kind::kRefreshed, b, {}, {}}); }
+  void replaced(const Binding& old_b, const Binding& new_b) {
+    events_.push_back({Kind::kReplaced, new_b, old_b, {}});
+  }
+  // `reason`: "expires=0", "contact=*", "evicted" (max_contacts overflow), …
+  void removed(const Binding& b, std::string reason) {
+    events_.push_back({Kind::kRemoved, b, {}, std::move(reason)});
+  }
 
   enum class Kind { kAdded, kRefreshed, kReplaced, kRemoved };
   struct Event {
     Kind kind;
     Binding binding;
     Binding old_binding;  // kReplaced only
+    std::string reason;   // kRemoved only
   };
   const std::vector<Event>& events() const { return events_; }
 
@@ -113,7 +126,8 @@ class LocationService {
   // store fails, `done` gets 500 with the error in `detail` and the observers
   // are not told; the cache keeps the new set (a retry of the REGISTER
   // persists the AOR's whole set again). Bindings already expired but not yet
-  // reaped are dropped first and reported to on_expired. `done` may be empty.
+  // reaped are dropped first and reported as kExpired events (before the
+  // mutation's). `done` may be empty. Event times are clock.wall_now().
   void update(const std::string& aor, const Mutation& mutate,
               std::function<void(const UpdateResult&)> done);
 
@@ -121,7 +135,8 @@ class LocationService {
   std::vector<Binding> lookup(std::string_view aor) const;
 
   // Removes every binding whose expires_at <= clock.wall_now(), persists
-  // that, and tells observers (on_expired). Returns how many expired.
+  // that, and tells observers (kExpired, reason "expired"). Returns how many
+  // expired.
   size_t expire_due();
   // When the next binding expires; nullopt when there is none. (Stale heap
   // entries met on the way are dropped.)
@@ -129,21 +144,46 @@ class LocationService {
 
   // Drops the bindings that were registered over a TCP/TLS connection that
   // has closed (they cannot be reached any more; the device re-registers over
-  // a new connection). Observers see on_removed. Returns how many.
-  // (expire_due() and this fire their events after the store's commit, or
-  // after its failure: the cache has changed either way.)
+  // a new connection). Observers see kUnregistered, reason "connection
+  // closed". Returns how many. (expire_due(), this, remove() and
+  // remove_registered_by() change the cache at once either way; their events
+  // fire after the store's commit, and not at all if the store fails.)
   size_t remove_connection(uint64_t connection_id);
 
   // Removes one binding (admin API); false when there was none. The cache
-  // changes at once; the removal is persisted (and on_removed fired) after
-  // the store's commit, which the caller does not wait for.
-  bool remove(std::string_view aor, std::string_view contact);
+  // changes at once; the removal is persisted (and its kUnregistered event,
+  // with `reason`, fired) after the store's commit, which the caller does
+  // not wait for.
+  bool remove(std::string_view aor, std::string_view contact, std::string_view reason = "api");
+
+  // Removes every binding a digest username registered in `realm` (the
+  // credential was deleted), or every binding of the realm when `username`
+  // is nullopt (the realm was deleted). Realm names compare
+  // case-insensitively, usernames exactly. Same persistence as remove() (one
+  // kUnregistered event with `reason` per binding). Scans every shard: for
+  // rare admin operations. Returns how many went.
+  size_t remove_registered_by(std::string_view realm, std::optional<std::string_view> username,
+                              std::string_view reason);
+
+  // A page of bindings for listing: whole AORs in ascending AOR order (an AOR
+  // is never split across pages, so a page may hold a few more than
+  // `max_bindings`), starting after `after_aor`. `realm` filters by the
+  // binding's realm (case-insensitive) when not empty. `next_aor` is the last
+  // AOR of the page when more may follow, "" on the last page. Only
+  // unexpired bindings, as lookup(). max_bindings 0 counts as 1. One scan of
+  // every shard per page (see the .cc); not a snapshot across pages.
+  struct Page {
+    std::vector<Binding> bindings;
+    std::string next_aor;
+  };
+  Page list(std::string_view realm, std::string_view after_aor, size_t max_bindings) const;
 
   // REQUIRES: called before traffic starts; the observer outlives the service.
   void add_observer(RegistrationObserver* observer);
-  // Fans an authentication failure out to the observers.
-  void notify_auth_failed(std::string_view realm, std::string_view username,
-                          std::string_view source_ip, std::string_view reason);
+  // Fans an authentication failure (a kAuthFailed event: binding.realm,
+  // .aor, .username, .source_ip/.source_port, .transport, .user_agent as
+  // presented) out to the observers, at once, on this thread.
+  void notify_auth_failed(const RegistrationEvent& event);
 
   size_t binding_count() const;
   size_t aor_count() const;

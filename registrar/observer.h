@@ -1,29 +1,28 @@
 // registrar/observer.h — the seam registration events plug into (the gRPC
 // WatchRegistrations stream, metrics, logs). reSIProcate-style callbacks.
 //
-// Threading: called from registrar and location-service threads, several at
-// once, after the change is durable. Implementations must be thread-safe and
-// must not block (queue the event and return).
+// Threading: binding events come from the store's commit path (its writer
+// thread, or the caller's thread for the memory store) one at a time, in
+// sequence order, after the change is durable; kAuthFailed events come from
+// registrar threads, several at once. Implementations must be thread-safe and
+// must not block (queue the event and return), nor call into the
+// LocationService.
 #ifndef SWITCHBOARD_REGISTRAR_OBSERVER_H_
 #define SWITCHBOARD_REGISTRAR_OBSERVER_H_
 
 #include <string_view>
 
-#include "registrar/binding.h"
+#include "registrar/registration_event.h"
 
 namespace registrar {
 
 class RegistrationObserver {
  public:
   virtual ~RegistrationObserver() = default;
-  virtual void on_added(const Binding& binding) {}
-  virtual void on_refreshed(const Binding& binding) {}
-  virtual void on_replaced(const Binding& old_binding, const Binding& new_binding) {}  // RFC 5626 flow
-  virtual void on_removed(const Binding& binding) {}   // Expires 0, Contact *, admin delete
-  virtual void on_expired(const Binding& binding) {}
-  // A REGISTER that failed authentication. `username` as presented (may be empty).
-  virtual void on_auth_failed(std::string_view realm, std::string_view username,
-                              std::string_view source_ip, std::string_view reason) {}
+  // A committed binding change (its sequence set by the store), or a failed
+  // authentication (kAuthFailed, sequence 0, never stored). Binding events
+  // arrive in sequence order, one at a time.
+  virtual void on_event(const RegistrationEvent& event) = 0;
 };
 
 }  // namespace registrar

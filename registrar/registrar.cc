@@ -154,21 +154,37 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
   if (to.user.empty()) return reply(400, "To has no user part");
   std::string aor = sip::aor_key(to);
 
+  std::string user_agent(req.header(sip::HeaderId::kUserAgent));
+  if (user_agent.size() > 256) user_agent.resize(256);
+
   // 3. Authenticate.
   AuthResult auth_result = auth.authenticate(req, *realm, ctx.source_ip);
+  // A failure, for the observers (live only: never stored).
+  auto auth_failed = [&] {
+    RegistrationEvent e;
+    e.time = deps.clock.wall_now();
+    e.type = RegistrationEventType::kAuthFailed;
+    e.binding.aor = aor;
+    e.binding.realm = realm->name;
+    e.binding.username = auth_result.presented_username;
+    e.binding.transport = ctx.transport;
+    e.binding.source_ip = ctx.source_ip;
+    e.binding.source_port = ctx.source_port;
+    e.binding.local_address = ctx.local_address;
+    e.binding.user_agent = user_agent;
+    e.reason = auth_result.reason;
+    deps.location.notify_auth_failed(e);
+  };
   switch (auth_result.kind) {
     case AuthResult::kAuthenticated:
       break;
     case AuthResult::kChallenge: {
-      if (auth_result.failure)
-        deps.location.notify_auth_failed(realm->name, auth_result.presented_username, ctx.source_ip,
-                                         auth_result.reason);
+      if (auth_result.failure) auth_failed();
       int status = realm->challenge == ChallengeMode::k407 ? 407 : 401;
       return reply(status, "", auth.challenge_headers(*realm, auth_result.stale));
     }
     case AuthResult::kForbidden:
-      deps.location.notify_auth_failed(realm->name, auth_result.presented_username, ctx.source_ip,
-                                        auth_result.reason);
+      auth_failed();
       if (auth_result.drop) return respond(std::string());
       return reply(403, "Forbidden");
     case AuthResult::kBadRequest:
@@ -243,8 +259,6 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
   const std::string call_id(req.call_id());
   const uint32_t cseq = req.cseq()->seq;
   const WallTime now = deps.clock.wall_now();
-  std::string user_agent(req.header(sip::HeaderId::kUserAgent));
-  if (user_agent.size() > 256) user_agent.resize(256);
 
   // What this REGISTER says about a binding, new or refreshed.
   auto fill = [&](Binding& b, const ContactRequest& c) {
@@ -270,7 +284,7 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
     if (wildcard) {
       for (const Binding& b : bindings)
         if (b.call_id == call_id && b.cseq >= cseq) return {400, "CSeq not higher than the binding's"};
-      for (const Binding& b : bindings) events.removed(b);
+      for (const Binding& b : bindings) events.removed(b, "contact=*");
       bindings.clear();
       return {};
     }
@@ -283,7 +297,7 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
       if (it != bindings.end()) {
         if (it->call_id == call_id && it->cseq >= cseq) return {400, "CSeq not higher than the binding's"};
         if (c.expires == 0) {
-          events.removed(*it);
+          events.removed(*it, "expires=0");
           bindings.erase(it);
           continue;
         }
@@ -303,7 +317,7 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
         auto oldest = std::min_element(bindings.begin(), bindings.end(), [](const Binding& a, const Binding& b) {
           return a.first_registered < b.first_registered;
         });
-        events.removed(*oldest);
+        events.removed(*oldest, "evicted");
         bindings.erase(oldest);
       }
       Binding b;

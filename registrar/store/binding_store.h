@@ -6,28 +6,62 @@
 // (group commit) and call `done` only after the batch is durable, so the
 // registrar sends its 200 OK only for changes that survive a crash.
 //
-//   store.replace_aor("alice@acme.test", {b1, b2}, [reply](const StoreResult& r) {
-//     r.ok ? reply.ok() : reply.fail(500);
+// Each write also carries the events describing it (RegistrationEvent); the
+// store appends them to its event log in the same transaction and numbers
+// them, so that a watcher can resume from a sequence without gaps.
+//
+//   store.replace_aor("alice@acme.test", {b1, b2}, {registered_b2},
+//                     [reply](const StoreResult& r) {
+//     r.ok ? reply.ok(r.first_sequence) : reply.fail(500);
 //   });
 //   ...after a restart:
 //   for (Binding& b : store.load_unexpired(clock.wall_now())) cache.insert(std::move(b));
+//   for (RegistrationEvent& e : store.read_events(41, 100)) resend(e);   // 42, 43, …
 //
 // Threading: every method may be called from any thread. `done` runs on the
-// store's writer thread: it must not block.
+// store's writer thread (or, for the memory store, the caller's, under the
+// store's lock): it must not block. Portable code does not call back into the
+// store from `done`.
 #ifndef SWITCHBOARD_REGISTRAR_STORE_BINDING_STORE_H_
 #define SWITCHBOARD_REGISTRAR_STORE_BINDING_STORE_H_
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "registrar/binding.h"
+#include "registrar/registration_event.h"
 
 namespace registrar {
 
 struct StoreResult {
   bool ok = true;
   std::string error;  // for logs; set iff !ok
+  // The sequence the store gave the write's first event; its other events
+  // have the following ones. 0 when the write had no event or failed.
+  uint64_t first_sequence = 0;
+};
+
+// The event log's extent. Sequences start at 1 and are never reused: after
+// a restart next_sequence continues where it was, even if every event was
+// trimmed. The log holds [oldest_retained, next_sequence); it is empty when
+// they are equal.
+struct EventLogState {
+  uint64_t oldest_retained = 1;
+  uint64_t next_sequence = 1;
+};
+
+// How much of the event log a store keeps: at most max_events events and none
+// older than max_age (whichever trims more; 0 turns a limit off). Trimming
+// runs after commits, so the log may briefly exceed these. Trimming only ever
+// removes the oldest events (a prefix), so the retained log is always the
+// contiguous range [oldest_retained, next_sequence); an event whose time is
+// older than a later event's survives until that one is trimmed too.
+struct EventRetention {
+  size_t max_events = 100'000;
+  std::chrono::seconds max_age{24 * 3600};
 };
 
 class BindingStore {
@@ -35,10 +69,23 @@ class BindingStore {
   virtual ~BindingStore() = default;
 
   // Replaces every stored binding of `aor` by `bindings` (empty: deletes the
-  // AOR). Writes issued in order for one AOR are applied in that order.
-  // REQUIRES: every binding's aor equals `aor`.
+  // AOR) and appends `events` (the change, described; may be empty) to the
+  // event log IN THE SAME TRANSACTION, giving them consecutive sequences.
+  // Writes issued in order for one AOR are applied in that order. Sequences
+  // follow the order in which `done` callbacks run, so observers called from
+  // `done` see events in sequence order.
+  // REQUIRES: every binding's aor equals `aor`; no event is kAuthFailed.
   virtual void replace_aor(std::string aor, std::vector<Binding> bindings,
+                           std::vector<RegistrationEvent> events,
                            std::function<void(const StoreResult&)> done) = 0;
+
+  // The retained events with sequence > after, oldest first, at most `limit`.
+  // Reads what is committed; may run on any thread concurrently with writes.
+  // Consecutive: a gap between `after` and the first event means the events
+  // in between were trimmed.
+  virtual std::vector<RegistrationEvent> read_events(uint64_t after, size_t limit) = 0;
+  // The log's extent as committed now. Any thread.
+  virtual EventLogState event_log_state() = 0;
 
   // Every stored binding with expires_at > now. Called at start-up.
   virtual std::vector<Binding> load_unexpired(WallTime now) = 0;

@@ -4,18 +4,66 @@
 
 namespace registrar {
 
+MemoryBindingStore::MemoryBindingStore(EventRetention retention, const sip::Clock* clock)
+    : retention_(retention), clock_(clock) {}
+
 void MemoryBindingStore::replace_aor(std::string aor, std::vector<Binding> bindings,
+                                     std::vector<RegistrationEvent> events,
                                      std::function<void(const StoreResult&)> done) {
-  {
-    std::lock_guard lock(mu_);
-    ++writes_;
+  std::lock_guard lock(mu_);
+  ++writes_;
+  StoreResult result;
+  for (const Binding& b : bindings) {
+    if (b.aor != aor) result = {false, "replace_aor('" + aor + "'): a binding of '" + b.aor + "'"};
+  }
+  for (const RegistrationEvent& e : events) {
+    if (e.type == RegistrationEventType::kAuthFailed)
+      result = {false, "replace_aor('" + aor + "'): AUTH_FAILED events are not stored"};
+  }
+  if (result.ok) {
     if (bindings.empty()) {
       rows_.erase(aor);
     } else {
       rows_[aor] = std::move(bindings);
     }
+    if (!events.empty()) {
+      result.first_sequence = next_sequence_;
+      for (RegistrationEvent& e : events) {
+        e.sequence = next_sequence_++;
+        events_.push_back(std::move(e));
+      }
+      trim_events();
+    }
   }
-  if (done) done(StoreResult{});
+  if (done) done(result);  // under the lock: callbacks run in sequence order
+}
+
+void MemoryBindingStore::trim_events() {
+  if (retention_.max_events > 0) {
+    while (events_.size() > retention_.max_events) events_.pop_front();
+  }
+  if (retention_.max_age.count() > 0 && !events_.empty()) {
+    const WallTime now = clock_ != nullptr ? clock_->wall_now() : events_.back().time;
+    const WallTime cutoff = now - retention_.max_age;
+    while (!events_.empty() && events_.front().time < cutoff) events_.pop_front();
+  }
+}
+
+std::vector<RegistrationEvent> MemoryBindingStore::read_events(uint64_t after, size_t limit) {
+  std::lock_guard lock(mu_);
+  std::vector<RegistrationEvent> out;
+  if (events_.empty()) return out;
+  const uint64_t oldest = events_.front().sequence;
+  const size_t first = after < oldest ? 0 : static_cast<size_t>(after - oldest + 1);
+  for (size_t i = first; i < events_.size() && out.size() < limit; ++i) out.push_back(events_[i]);
+  return out;
+}
+
+EventLogState MemoryBindingStore::event_log_state() {
+  std::lock_guard lock(mu_);
+  return EventLogState{
+      .oldest_retained = events_.empty() ? next_sequence_ : events_.front().sequence,
+      .next_sequence = next_sequence_};
 }
 
 std::vector<Binding> MemoryBindingStore::load_unexpired(WallTime now) {

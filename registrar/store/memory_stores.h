@@ -1,9 +1,20 @@
 // registrar/store/memory_stores.h — BindingStore and CredentialStore kept in
 // memory only: for tests and for a registrar that needs no durability.
-// `done` callbacks run synchronously on the calling thread.
+//
+//   registrar::MemoryBindingStore store({.max_events = 1000}, &clock);
+//   store.replace_aor(aor, {b}, {registered_b}, [](const StoreResult& r) { … });  // done at once
+//
+// MemoryBindingStore keeps the event log as a deque with the same semantics as
+// the SQLite store's (consecutive sequences from 1, trimmed oldest first by
+// count and by age after each write); sequences restart with the object.
+// `done` runs synchronously on the calling thread WHILE THE STORE'S LOCK IS
+// HELD, so that callbacks (and the observers they call) see events in
+// sequence order even when several threads write: `done` must not call back
+// into the store (it would deadlock).
 #ifndef SWITCHBOARD_REGISTRAR_STORE_MEMORY_STORES_H_
 #define SWITCHBOARD_REGISTRAR_STORE_MEMORY_STORES_H_
 
+#include <deque>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -11,13 +22,25 @@
 
 #include "registrar/store/binding_store.h"
 #include "registrar/store/credential_store.h"
+#include "sip/clock.h"
 
 namespace registrar {
 
 class MemoryBindingStore final : public BindingStore {
  public:
+  // `clock` (wall time, for trimming by age) must outlive the store; nullptr:
+  // the newest event's time (consistent with whatever clock made the events,
+  // e.g. a test's ManualClock).
+  explicit MemoryBindingStore(EventRetention retention = {}, const sip::Clock* clock = nullptr);
+
+  // Applies the write and calls `done` before returning (see the file comment).
+  // A write breaking the REQUIRES (another AOR's binding, a kAuthFailed event)
+  // fails alone, changing nothing.
   void replace_aor(std::string aor, std::vector<Binding> bindings,
+                   std::vector<RegistrationEvent> events,
                    std::function<void(const StoreResult&)> done) override;
+  std::vector<RegistrationEvent> read_events(uint64_t after, size_t limit) override;
+  EventLogState event_log_state() override;
   std::vector<Binding> load_unexpired(WallTime now) override;
   size_t purge_expired(WallTime now) override;
   void flush() override {}
@@ -27,8 +50,14 @@ class MemoryBindingStore final : public BindingStore {
   std::vector<Binding> stored(const std::string& aor) const;
 
  private:
+  void trim_events();  // REQUIRES: mu_ held
+
+  const EventRetention retention_;
+  const sip::Clock* const clock_;
   mutable std::mutex mu_;
   std::map<std::string, std::vector<Binding>> rows_;
+  std::deque<RegistrationEvent> events_;  // consecutive sequences, oldest first
+  uint64_t next_sequence_ = 1;
   size_t writes_ = 0;
 };
 

@@ -1,5 +1,6 @@
 // registrar/store/sqlite_binding_store.cc — group commit of AOR binding sets
-// into SQLite from one writer thread.
+// and their events into SQLite from one writer thread; the event log read on
+// a second connection.
 #include "registrar/store/sqlite_binding_store.h"
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "registrar/store/binding_codec.h"
 #include "registrar/store/sqlite_schema.h"
 
 namespace registrar {
@@ -21,13 +23,9 @@ namespace {
 
 using Done = std::function<void(const StoreResult&)>;
 
-int64_t to_ms(WallTime t) {
-  return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
+int64_t to_ms(WallTime t) { return to_epoch_ms(t); }
 
-WallTime from_ms(int64_t ms) {
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::milliseconds(ms)));
-}
+WallTime from_ms(int64_t ms) { return from_epoch_ms(ms); }
 
 StoreResult failure(std::string error) {
   return StoreResult{.ok = false, .error = std::move(error)};
@@ -41,6 +39,7 @@ constexpr std::string_view kColumns =
 struct Write {
   std::string aor;
   std::vector<Binding> bindings;
+  std::vector<RegistrationEvent> events;
   Done done;
 };
 
@@ -52,6 +51,10 @@ std::string invalid_write(const Write& w) {
       return "replace_aor('" + w.aor + "'): binding " + std::to_string(i) + " belongs to AOR '" +
              w.bindings[i].aor + "'";
     }
+  }
+  for (const RegistrationEvent& e : w.events) {
+    if (e.type == RegistrationEventType::kAuthFailed)
+      return "replace_aor('" + w.aor + "'): AUTH_FAILED events are not stored";
   }
   if (w.bindings.size() > 1) {
     std::unordered_set<std::string_view> contacts;
@@ -71,9 +74,24 @@ struct SqliteBindingStore::Impl {
   SqliteBindingStoreOptions options;
   std::unique_ptr<SqliteDatabase> db;
 
-  // The connection and its statements: the writer's transactions, load, purge.
+  // The connection and its statements: the writer's transactions, load, purge,
+  // and trimming of the event log.
   std::mutex db_mutex;
-  SqliteStatement begin, commit, rollback, delete_aor, insert, select_unexpired, delete_expired;
+  SqliteStatement begin, commit, rollback, delete_aor, insert, select_unexpired, delete_expired,
+      insert_event, first_young_event, delete_old_events;
+  std::string blob;  // insert_event's scratch buffer
+
+  // The event log as the writer knows it (writer thread, or under db_mutex
+  // before the writer starts).
+  uint64_t last_sequence = 0;  // the highest ever given (sqlite_sequence)
+  uint64_t trimmed_below = 0;  // no event < this is left
+  size_t events_since_trim = 0;
+  std::chrono::steady_clock::time_point last_trim{};
+
+  // The read connection: read_events() and event_log_state().
+  std::unique_ptr<SqliteDatabase> reader;
+  std::mutex reader_mutex;
+  SqliteStatement read_events, log_state;
 
   // The queue between producers and the writer.
   std::mutex mu;
@@ -93,7 +111,7 @@ struct SqliteBindingStore::Impl {
   struct {
     std::atomic<uint64_t> writes{0}, writes_committed{0}, writes_failed{0}, writes_rejected{0},
         writes_coalesced{0}, transactions{0}, transactions_failed{0}, rows_inserted{0},
-        largest_batch{0};
+        largest_batch{0}, events_written{0}, events_trimmed{0};
   } stats;
 
   StoreResult prepare_all() {
@@ -110,10 +128,81 @@ struct SqliteBindingStore::Impl {
           {"DELETE FROM bindings WHERE aor = ?1", &delete_aor},
           {insert_sql, &insert},
           {select_sql, &select_unexpired},
-          {"DELETE FROM bindings WHERE expires_at <= ?1", &delete_expired}}) {
+          {"DELETE FROM bindings WHERE expires_at <= ?1", &delete_expired},
+          {"INSERT INTO events (time, type, aor, reason, binding, previous) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+           &insert_event},
+          // Scans from the oldest event to the first young one: the rows it
+          // passes are the ones the trim deletes.
+          {"SELECT sequence FROM events WHERE time >= ?1 ORDER BY sequence LIMIT 1",
+           &first_young_event},
+          {"DELETE FROM events WHERE sequence < ?1", &delete_old_events}}) {
       if (StoreResult r = db->prepare(sql, *stmt); !r.ok) return r;
     }
+    for (auto [sql, stmt] : {std::pair<std::string_view, SqliteStatement*>{
+                                 "SELECT sequence, time, type, aor, reason, binding, previous "
+                                 "FROM events WHERE sequence > ?1 ORDER BY sequence LIMIT ?2",
+                                 &read_events},
+                             // One statement: both values from one snapshot.
+                             {"SELECT (SELECT min(sequence) FROM events), (SELECT seq FROM "
+                              "sqlite_sequence WHERE name = 'events')",
+                              &log_state}}) {
+      if (StoreResult r = reader->prepare(sql, *stmt); !r.ok) return r;
+    }
+    SqliteStatement last;
+    if (StoreResult r =
+            db->prepare("SELECT seq, (SELECT min(sequence) FROM events) FROM sqlite_sequence "
+                        "WHERE name = 'events'",
+                        last);
+        !r.ok) {
+      return r;
+    }
+    if (const int rc = last.step(); rc == SQLITE_ROW) {
+      last_sequence = static_cast<uint64_t>(last.column_int64(0));
+      trimmed_below =
+          last.column_is_null(1) ? last_sequence + 1 : static_cast<uint64_t>(last.column_int64(1));
+    } else if (rc != SQLITE_DONE) {
+      return failure(db->error("read sqlite_sequence", rc));
+    }
     return {};
+  }
+
+  void bind_event(const std::string& aor, const RegistrationEvent& e) {
+    SqliteStatement& s = insert_event;
+    const int64_t time = to_ms(e.time);
+    s.bind(1, time);
+    s.bind(2, int64_t{static_cast<uint8_t>(e.type)});
+    s.bind(3, aor);
+    s.bind(4, e.reason);
+    blob.clear();
+    encode_binding(e.binding, aor, time, blob);
+    s.bind_blob(5, blob);
+    if (e.type == RegistrationEventType::kReplaced) {
+      blob.clear();
+      encode_binding(e.previous, aor, time, blob);
+      s.bind_blob(6, blob);
+    } else {
+      s.bind_null(6);
+    }
+  }
+
+  // The event the read_events statement is on.
+  static RegistrationEvent read_event(const SqliteStatement& s) {
+    RegistrationEvent e;
+    e.sequence = static_cast<uint64_t>(s.column_int64(0));
+    const int64_t time = s.column_int64(1);
+    e.time = from_ms(time);
+    e.type = static_cast<RegistrationEventType>(s.column_int64(2));
+    const std::string_view aor = s.column_text(3);
+    e.reason = s.column_text(4);
+    if (!decode_binding(s.column_blob(5), aor, time, e.binding)) {
+      e.binding = Binding{};
+      e.binding.aor = aor;
+    }
+    if (!s.column_is_null(6) && !decode_binding(s.column_blob(6), aor, time, e.previous)) {
+      e.previous = Binding{};
+    }
+    return e;
   }
 
   // Runs a statement that returns no rows; "" or the error.
@@ -173,22 +262,36 @@ struct SqliteBindingStore::Impl {
     return true;
   }
 
-  // One transaction writing, for each AOR, the set of its last valid write.
-  // `last` maps an AOR to the index in `batch` of that write.
-  StoreResult write_transaction(const std::vector<Write>& batch,
-                                const std::unordered_map<std::string_view, size_t>& last) {
+  // One transaction writing every valid write's events, in issue order, and
+  // for each AOR the set of its last valid write. `last` maps an AOR to the
+  // index in `batch` of that write; `valid[i]` says whether write i is valid.
+  // On success `first_sequence[i]` is write i's first event's sequence (0
+  // when it has none).
+  StoreResult write_transaction(const std::vector<Write>& batch, const std::vector<bool>& valid,
+                                const std::unordered_map<std::string_view, size_t>& last,
+                                std::vector<uint64_t>& first_sequence) {
     std::lock_guard lock(db_mutex);
     std::string error = run(begin, "BEGIN IMMEDIATE");
-    uint64_t rows = 0;
+    uint64_t rows = 0, events = 0, newest = last_sequence;
     for (size_t i = 0; i < batch.size() && error.empty(); ++i) {
-      auto it = last.find(batch[i].aor);
-      if (it == last.end() || it->second != i) continue;
-      delete_aor.bind(1, batch[i].aor);
-      error = run(delete_aor, "DELETE bindings of '" + batch[i].aor + "'");
-      for (const Binding& b : batch[i].bindings) {
+      if (!valid[i]) continue;
+      const Write& w = batch[i];
+      for (const RegistrationEvent& e : w.events) {
+        bind_event(w.aor, e);
+        error = run(insert_event, "INSERT event of '" + w.aor + "'");
+        if (!error.empty()) break;
+        newest = static_cast<uint64_t>(sqlite3_last_insert_rowid(db->raw()));
+        if (first_sequence[i] == 0) first_sequence[i] = newest;
+        ++events;
+      }
+      auto it = last.find(w.aor);
+      if (!error.empty() || it == last.end() || it->second != i) continue;
+      delete_aor.bind(1, w.aor);
+      error = run(delete_aor, "DELETE bindings of '" + w.aor + "'");
+      for (const Binding& b : w.bindings) {
         if (!error.empty()) break;
         bind_binding(b);
-        error = run(insert, "INSERT binding of '" + batch[i].aor + "'");
+        error = run(insert, "INSERT binding of '" + w.aor + "'");
         ++rows;
       }
     }
@@ -196,37 +299,83 @@ struct SqliteBindingStore::Impl {
     if (!error.empty()) {
       if (db->in_transaction()) (void)run(rollback, "ROLLBACK");
       stats.transactions_failed.fetch_add(1, std::memory_order_relaxed);
+      std::fill(first_sequence.begin(), first_sequence.end(), 0);
       return failure("binding store: " + error);
     }
+    last_sequence = newest;
+    events_since_trim += events;
     stats.transactions.fetch_add(1, std::memory_order_relaxed);
     stats.rows_inserted.fetch_add(rows, std::memory_order_relaxed);
+    stats.events_written.fetch_add(events, std::memory_order_relaxed);
     return {};
+  }
+
+  // Deletes the oldest events beyond options.events, if it is time to.
+  // Writer thread, after a commit.
+  void maybe_trim() {
+    const EventRetention& keep = options.events;
+    if (keep.max_events == 0 && keep.max_age.count() <= 0) return;
+    if (last_sequence < trimmed_below) return;  // nothing stored
+    const auto now = std::chrono::steady_clock::now();
+    const bool overdue = keep.max_events > 0 && events_since_trim > keep.max_events / 4;
+    if (!overdue && now - last_trim < options.trim_interval) return;
+    last_trim = now;
+    events_since_trim = 0;
+
+    std::lock_guard lock(db_mutex);
+    uint64_t cutoff = 0;  // delete sequence < cutoff
+    if (keep.max_events > 0 && last_sequence >= keep.max_events)
+      cutoff = last_sequence - keep.max_events + 1;
+    if (keep.max_age.count() > 0) {
+      const WallTime wall =
+          options.clock != nullptr ? options.clock->wall_now() : std::chrono::system_clock::now();
+      first_young_event.bind(1, to_ms(wall - keep.max_age));
+      // No row: every event is too old. An error: trim by count only this time.
+      const int rc = first_young_event.step();
+      uint64_t young = 0;
+      if (rc == SQLITE_ROW) young = static_cast<uint64_t>(first_young_event.column_int64(0));
+      if (rc == SQLITE_DONE) young = last_sequence + 1;
+      first_young_event.reset();
+      cutoff = std::max(cutoff, young);
+    }
+    if (cutoff <= trimmed_below) return;
+    delete_old_events.bind(1, static_cast<int64_t>(cutoff));
+    if (!run(delete_old_events, "DELETE old events").empty()) return;  // retried next time
+    stats.events_trimmed.fetch_add(static_cast<uint64_t>(db->changes()), std::memory_order_relaxed);
+    trimmed_below = cutoff;
   }
 
   // Validates, coalesces, commits and calls back one batch.
   void process(std::vector<Write>& batch) {
     std::vector<StoreResult> results(batch.size());
+    std::vector<bool> valid(batch.size(), false);
+    std::vector<uint64_t> first_sequence(batch.size(), 0);
     std::unordered_map<std::string_view, size_t> last;
     last.reserve(batch.size());
-    size_t valid = 0;
+    size_t valid_count = 0;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (std::string why = invalid_write(batch[i]); !why.empty()) {
         results[i] = failure(std::move(why));
         continue;
       }
+      valid[i] = true;
       last[batch[i].aor] = i;
-      ++valid;
+      ++valid_count;
     }
+    bool committed = false;
     if (!last.empty()) {
-      StoreResult tx = write_transaction(batch, last);
+      StoreResult tx = write_transaction(batch, valid, last, first_sequence);
       if (!tx.ok) {
         for (StoreResult& r : results) {
           if (r.ok) r = tx;
         }
       } else {
-        stats.writes_coalesced.fetch_add(valid - last.size(), std::memory_order_relaxed);
+        committed = true;
+        for (size_t i = 0; i < batch.size(); ++i) results[i].first_sequence = first_sequence[i];
+        stats.writes_coalesced.fetch_add(valid_count - last.size(), std::memory_order_relaxed);
         uint64_t largest = stats.largest_batch.load(std::memory_order_relaxed);
-        if (valid > largest) stats.largest_batch.store(valid, std::memory_order_relaxed);
+        if (valid_count > largest)
+          stats.largest_batch.store(valid_count, std::memory_order_relaxed);
       }
     }
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -234,6 +383,7 @@ struct SqliteBindingStore::Impl {
           .fetch_add(1, std::memory_order_relaxed);
       if (batch[i].done) batch[i].done(results[i]);
     }
+    if (committed) maybe_trim();  // after the callbacks: not on a REGISTER's path
   }
 
   void run_writer() {
@@ -300,6 +450,12 @@ SqliteBindingStoreOpenResult SqliteBindingStore::open(const std::string& path,
     result.error = "sqlite '" + path + "': " + r.error;
     return result;
   }
+  SqliteOpenResult reader = SqliteDatabase::open(path, options.database);
+  if (!reader.ok()) {
+    result.error = std::move(reader.error);
+    return result;
+  }
+  impl->reader = std::move(reader.db);
   if (StoreResult r = impl->prepare_all(); !r.ok) {
     result.error = "sqlite '" + path + "': " + r.error;
     return result;
@@ -322,7 +478,8 @@ SqliteBindingStore::~SqliteBindingStore() {
   impl_->writer.join();
 }
 
-void SqliteBindingStore::replace_aor(std::string aor, std::vector<Binding> bindings, Done done) {
+void SqliteBindingStore::replace_aor(std::string aor, std::vector<Binding> bindings,
+                                     std::vector<RegistrationEvent> events, Done done) {
   Impl& m = *impl_;
   std::unique_lock lock(m.mu);
   const bool on_writer = std::this_thread::get_id() == m.writer_id;
@@ -336,7 +493,7 @@ void SqliteBindingStore::replace_aor(std::string aor, std::vector<Binding> bindi
     }
     m.space_cv.wait(lock, [&] { return m.queue.size() < m.options.max_queue || m.stopping; });
   }
-  m.queue.push_back(Write{std::move(aor), std::move(bindings), std::move(done)});
+  m.queue.push_back(Write{std::move(aor), std::move(bindings), std::move(events), std::move(done)});
   ++m.accepted_issued;
   m.stats.writes.fetch_add(1, std::memory_order_relaxed);
   if (m.writer_idle || (m.writer_gathering && m.queue.size() >= m.options.max_batch)) {
@@ -357,6 +514,34 @@ std::vector<Binding> SqliteBindingStore::load_unexpired(WallTime now) {
   }
   s.reset();
   return out;
+}
+
+std::vector<RegistrationEvent> SqliteBindingStore::read_events(uint64_t after, size_t limit) {
+  Impl& m = *impl_;
+  std::vector<RegistrationEvent> out;
+  if (limit == 0) return out;
+  std::lock_guard lock(m.reader_mutex);
+  SqliteStatement& s = m.read_events;
+  s.bind(1, static_cast<int64_t>(std::min<uint64_t>(after, std::numeric_limits<int64_t>::max())));
+  s.bind(2, static_cast<int64_t>(std::min<uint64_t>(limit, std::numeric_limits<int64_t>::max())));
+  out.reserve(std::min<size_t>(limit, 256));
+  while (s.step() == SQLITE_ROW) out.push_back(Impl::read_event(s));
+  s.reset();
+  return out;
+}
+
+EventLogState SqliteBindingStore::event_log_state() {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.reader_mutex);
+  SqliteStatement& s = m.log_state;
+  EventLogState state;
+  if (s.step() == SQLITE_ROW) {
+    state.next_sequence = s.column_is_null(1) ? 1 : static_cast<uint64_t>(s.column_int64(1)) + 1;
+    state.oldest_retained =
+        s.column_is_null(0) ? state.next_sequence : static_cast<uint64_t>(s.column_int64(0));
+  }
+  s.reset();
+  return state;
 }
 
 size_t SqliteBindingStore::purge_expired(WallTime now) {
@@ -388,6 +573,8 @@ SqliteBindingStoreStats SqliteBindingStore::stats() const {
       .transactions_failed = get(s.transactions_failed),
       .rows_inserted = get(s.rows_inserted),
       .largest_batch = get(s.largest_batch),
+      .events_written = get(s.events_written),
+      .events_trimmed = get(s.events_trimmed),
   };
 }
 

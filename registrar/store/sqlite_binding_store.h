@@ -5,7 +5,8 @@
 //   auto opened = registrar::SqliteBindingStore::open(registrar::database_path(data_dir), {});
 //   if (!opened.ok()) return fail(opened.error);
 //   registrar::BindingStore& store = *opened.store;
-//   store.replace_aor("alice@acme.test", {b1}, [](const registrar::StoreResult& r) { … });
+//   store.replace_aor("alice@acme.test", {b1}, {registered_b1},
+//                     [](const registrar::StoreResult& r) { … });   // r.first_sequence
 //
 // Batching: when the writer is idle it takes everything queued at once
 // (natural batching: the busier the registrar, the bigger the batch, the same
@@ -15,10 +16,20 @@
 // ones are superseded), but every `done` is called, after the COMMIT, in the
 // order the writes were issued.
 //
+// Events: every valid write's events are inserted into the `events` table in
+// the batch's transaction, in issue order — also for writes whose binding set
+// was superseded — so sequences follow the order of the `done` calls, and
+// each write's StoreResult::first_sequence is its first event's. Retention
+// (options.events) deletes the oldest events on the writer thread after a
+// commit, at most once per `trim_interval` (or sooner when the log is a
+// quarter over max_events). read_events() and event_log_state() use a second,
+// read-only connection: under WAL they never wait for the writer's fsync.
+//
 // Failure: if any statement or the COMMIT fails, the transaction is rolled
-// back and every callback of the batch gets !ok with the SQLite error. A
-// write whose bindings break the REQUIRES of replace_aor (another AOR, the
-// same contact twice) fails alone with an explanation.
+// back and every callback of the batch gets !ok with the SQLite error (and no
+// event is stored). A write that breaks the REQUIRES of replace_aor (another
+// AOR's binding, the same contact twice, a kAuthFailed event) fails alone
+// with an explanation.
 //
 // Threading: all methods from any thread. `done` always runs on the writer
 // thread, never inside replace_aor(). replace_aor() called from a `done`
@@ -34,6 +45,7 @@
 
 #include "registrar/store/binding_store.h"
 #include "registrar/store/sqlite_database.h"
+#include "sip/clock.h"
 
 namespace registrar {
 
@@ -47,6 +59,13 @@ struct SqliteBindingStoreOptions {
   size_t max_batch = 4096;
   // Extra time to gather writes under load; 0 = natural batching only.
   std::chrono::microseconds max_batch_delay{0};
+  // How much of the event log to keep, and how often to trim it (0: after
+  // every commit, for tests).
+  EventRetention events;
+  std::chrono::milliseconds trim_interval{1000};
+  // Wall time for trimming by age; nullptr: the system clock. Must outlive
+  // the store.
+  const sip::Clock* clock = nullptr;
 };
 
 // Counters since open. Read with stats(); each field is consistent on its own.
@@ -59,7 +78,9 @@ struct SqliteBindingStoreStats {
   uint64_t transactions = 0;         // COMMITs that succeeded
   uint64_t transactions_failed = 0;  // transactions rolled back
   uint64_t rows_inserted = 0;
-  uint64_t largest_batch = 0;  // most writes in one transaction
+  uint64_t largest_batch = 0;   // most writes in one transaction
+  uint64_t events_written = 0;  // rows inserted into the event log (committed)
+  uint64_t events_trimmed = 0;  // … deleted by retention
 };
 
 class SqliteBindingStore;
@@ -82,7 +103,16 @@ class SqliteBindingStore final : public BindingStore {
   SqliteBindingStore& operator=(const SqliteBindingStore&) = delete;
 
   void replace_aor(std::string aor, std::vector<Binding> bindings,
+                   std::vector<RegistrationEvent> events,
                    std::function<void(const StoreResult&)> done) override;
+  // On the read connection (any thread; concurrent readers take turns). An
+  // event whose binding blob cannot be decoded is returned with only its
+  // sequence, time, type, reason and binding.aor (so that sequences stay
+  // consecutive). Times are whole milliseconds. A read that fails returns
+  // what it read so far (possibly nothing).
+  std::vector<RegistrationEvent> read_events(uint64_t after, size_t limit) override;
+  // {1, 1} if the read fails.
+  EventLogState event_log_state() override;
   // Read on the caller's thread, between the writer's transactions. Rows that
   // cannot be decoded are skipped.
   std::vector<Binding> load_unexpired(WallTime now) override;

@@ -64,6 +64,14 @@ void SqliteStatement::bind(int index, std::string_view text) {
   if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
 }
 
+void SqliteStatement::bind_blob(int index, std::string_view bytes) {
+  // As for text: a non-null pointer so that an empty value is a zero-length BLOB, not NULL.
+  const char* data = bytes.data() != nullptr ? bytes.data() : "";
+  const int rc =
+      sqlite3_bind_blob(stmt_, index, data, static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
+}
+
 void SqliteStatement::bind_null(int index) {
   const int rc = sqlite3_bind_null(stmt_, index);
   if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
@@ -88,6 +96,13 @@ std::string_view SqliteStatement::column_text(int column) const {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
   if (text == nullptr) return {};
   return std::string_view(text, static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
+std::string_view SqliteStatement::column_blob(int column) const {
+  const void* blob = sqlite3_column_blob(stmt_, column);
+  if (blob == nullptr) return {};
+  return std::string_view(static_cast<const char*>(blob),
+                          static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
 bool SqliteStatement::column_is_null(int column) const {

@@ -78,6 +78,8 @@ class SqliteStatement {
   void bind(int index, std::string_view text);
   void bind(int index, const char* text) { bind(index, std::string_view(text)); }
   void bind_null(int index);
+  // Binds `bytes` as a BLOB (copied).
+  void bind_blob(int index, std::string_view bytes);
 
   // SQLITE_ROW, SQLITE_DONE, or an error code (see SqliteDatabase::error()).
   int step();
@@ -87,6 +89,8 @@ class SqliteStatement {
   // Columns are 0-based. column_text() is valid until the next step()/reset().
   int64_t column_int64(int column) const;
   std::string_view column_text(int column) const;
+  // A BLOB column's bytes, valid until the next step()/reset().
+  std::string_view column_blob(int column) const;
   bool column_is_null(int column) const;
 
   sqlite3_stmt* raw() const { return stmt_; }

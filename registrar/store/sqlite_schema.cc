@@ -61,8 +61,27 @@ CREATE TABLE credentials (
 );
 )sql";
 
-constexpr std::array<SqliteMigration, 1> kMigrations = {{
+// Version 2: the registration event log, written in the same transaction as
+// the binding change it describes (docs/store.md, "Event log"). AUTOINCREMENT
+// so that a sequence is never reused, even after every row was trimmed or the
+// newest ones were deleted: SQLite keeps the highest one in sqlite_sequence.
+// No index on time: retention deletes a prefix by sequence (see
+// SqliteBindingStore), so the table stays one append-only b-tree.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE events (
+  sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+  time     INTEGER NOT NULL,  -- ms since the epoch (the event's time)
+  type     INTEGER NOT NULL,  -- RegistrationEventType: 1 registered … 5 replaced
+  aor      TEXT    NOT NULL,
+  reason   TEXT    NOT NULL,
+  binding  BLOB    NOT NULL,  -- registrar/store/binding_codec.h
+  previous BLOB               -- the same, for a replaced binding; else NULL
+);
+)sql";
+
+constexpr std::array<SqliteMigration, 2> kMigrations = {{
     {1, kSchemaV1},
+    {2, kSchemaV2},
 }};
 
 }  // namespace

@@ -107,6 +107,8 @@ def main():
         def write_config(alice_password):
             text = (
                 "sip:\n  listen: [\"udp:127.0.0.1:0\", \"tcp:127.0.0.1:0\"]\n"
+                # a free port: the API's default 50051 may be taken by a parallel test
+                "grpc:\n  listen: \"127.0.0.1:0\"\n"
                 "data_dir: %s\nlog_level: error\nthreads: 1\n"
                 "realms:\n"
                 "  - name: acme.test\n    challenge: 401\n    algorithms: [SHA-256, MD5]\n"

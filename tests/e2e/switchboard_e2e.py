@@ -134,8 +134,13 @@ def realm_yaml(name, users, challenge=401, algorithms=("MD5",), extra=None):
 
 
 def config_yaml(data_dir, realms, listen=("udp:127.0.0.1:0", "tcp:127.0.0.1:0"), threads=2,
-                log_level="info", extra=""):
+                log_level="info", extra="", grpc_listen="127.0.0.1:0"):
+    """The server's YAML. The gRPC API listens on a free port by default (its
+    own default, 127.0.0.1:50051, would collide between tests running in
+    parallel); grpc_listen=None leaves the grpc: section to `extra`."""
     text = "sip:\n  listen: [%s]\n" % ", ".join(yaml_str(l) for l in listen)
+    if grpc_listen:
+        text += "grpc:\n  listen: %s\n" % yaml_str(grpc_listen)
     text += "data_dir: %s\n" % yaml_str(data_dir)
     text += "log_level: %s\nthreads: %d\n" % (log_level, threads)
     text += "nonce:\n  secret: %s\n" % yaml_str(secrets.token_urlsafe(32))

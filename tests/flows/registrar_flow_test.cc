@@ -56,15 +56,27 @@ class RegistrarBridge : public switchboard::RequestHandler {
 
 class RecordingObserver : public registrar::RegistrationObserver {
  public:
-  void on_added(const registrar::Binding& b) override { add("added " + b.contact); }
-  void on_refreshed(const registrar::Binding& b) override { add("refreshed " + b.contact); }
-  void on_replaced(const registrar::Binding& o, const registrar::Binding& n) override {
-    add("replaced " + o.contact + " -> " + n.contact);
+  void on_event(const registrar::RegistrationEvent& e) override {
+    using Type = registrar::RegistrationEventType;
+    switch (e.type) {
+      case Type::kRegistered:
+        return add("added " + e.binding.contact);
+      case Type::kRefreshed:
+        return add("refreshed " + e.binding.contact);
+      case Type::kReplaced:
+        return add("replaced " + e.previous.contact + " -> " + e.binding.contact);
+      case Type::kUnregistered:
+        return add("removed " + e.binding.contact + " (" + e.reason + ")");
+      case Type::kExpired:
+        return add("expired " + e.binding.contact);
+      case Type::kAuthFailed:
+        add_failure(e);
+        return add("auth failed " + e.binding.username);
+    }
   }
-  void on_removed(const registrar::Binding& b) override { add("removed " + b.contact); }
-  void on_expired(const registrar::Binding& b) override { add("expired " + b.contact); }
-  void on_auth_failed(std::string_view, std::string_view user, std::string_view, std::string_view) override {
-    add("auth failed " + std::string(user));
+  std::vector<registrar::RegistrationEvent> auth_failures() {
+    std::lock_guard lock(mu_);
+    return auth_failures_;
   }
   std::vector<std::string> take() {
     std::lock_guard lock(mu_);
@@ -76,8 +88,13 @@ class RecordingObserver : public registrar::RegistrationObserver {
     std::lock_guard lock(mu_);
     events_.push_back(std::move(e));
   }
+  void add_failure(const registrar::RegistrationEvent& e) {
+    std::lock_guard lock(mu_);
+    auth_failures_.push_back(e);
+  }
   std::mutex mu_;
   std::vector<std::string> events_;
+  std::vector<registrar::RegistrationEvent> auth_failures_;
 };
 
 class RegistrarFlow : public testing::Test {
@@ -107,7 +124,12 @@ class RegistrarFlow : public testing::Test {
     strict.source_auth = registrar::SourceAuthMode::kTrustedAndDigest;
     strict.trusted_sources = {{"192.0.2.0/24"}};
     credentials.put_realm(strict);
-    for (const char* realm : {"acme.test", "proxy.test", "trunk.test", "strict.test"}) {
+    registrar::Realm evict = acme;
+    evict.name = "evict.test";
+    evict.overflow = registrar::ContactOverflowPolicy::kEvictOldest;
+    credentials.put_realm(evict);
+    for (const char* realm :
+         {"acme.test", "proxy.test", "trunk.test", "strict.test", "evict.test"}) {
       credentials.put_credential(registrar::Credential::from_password(realm, "alice", "alice-pw", realm));
       credentials.put_credential(registrar::Credential::from_password(realm, "bob", "bob-pw", realm));
     }
@@ -314,15 +336,56 @@ TEST_F(RegistrarFlow, WildcardRemovesAll) {
   EXPECT_EQ(ok.status_code(), 200);
   EXPECT_TRUE(contact_values(ok).empty());
   EXPECT_TRUE(location.lookup("alice@acme.test").empty());
-  EXPECT_THAT(observer.take(), ElementsAre("removed sip:alice@192.0.2.1", "removed sip:alice@192.0.2.2"));
+  EXPECT_THAT(observer.take(), ElementsAre("removed sip:alice@192.0.2.1 (contact=*)",
+                                           "removed sip:alice@192.0.2.2 (contact=*)"));
 }
 
 // Expires 0 on one contact removes just that binding.
 TEST_F(RegistrarFlow, ExpiresZeroRemovesOneBinding) {
   auto alice = ua("alice", "alice-pw");
   alice.register_with_auth({.contacts = {"<sip:alice@192.0.2.1>", "<sip:alice@192.0.2.2>"}});
+  observer.take();
   sip::Message ok = alice.register_with_auth({.contacts = {"<sip:alice@192.0.2.1>;expires=0"}});
   EXPECT_THAT(contact_values(ok), ElementsAre(HasSubstr("192.0.2.2")));
+  EXPECT_THAT(observer.take(), ElementsAre("removed sip:alice@192.0.2.1 (expires=0)"));
+}
+
+// Max contacts with evict-oldest: the oldest binding makes room, reported as "evicted".
+TEST_F(RegistrarFlow, EvictOldestReportsTheEviction) {
+  auto alice = ua("alice", "alice-pw", "evict.test");
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_EQ(
+        alice.register_with_auth({.contacts = {"<sip:alice@192.0.2." + std::to_string(i) + ">"}})
+            .status_code(),
+        200);
+    clock.advance(seconds(1));  // distinct first_registered
+  }
+  observer.take();
+  ASSERT_EQ(alice.register_with_auth({.contacts = {"<sip:alice@192.0.2.9>"}}).status_code(), 200);
+  EXPECT_THAT(observer.take(),
+              ElementsAre("removed sip:alice@192.0.2.1 (evicted)", "added sip:alice@192.0.2.9"));
+  EXPECT_EQ(location.lookup("alice@evict.test").size(), 3u);
+}
+
+// A failed authentication is reported with what the REGISTER presented, and never stored.
+TEST_F(RegistrarFlow, AuthFailureEventDescribesTheAttempt) {
+  auto mallory = ua("alice", "wrong");
+  ASSERT_EQ(mallory.register_with_auth({.expires = 600}).status_code(), 401);
+  const auto failures = observer.auth_failures();
+  ASSERT_EQ(failures.size(), 1u);
+  const registrar::RegistrationEvent& e = failures[0];
+  EXPECT_EQ(e.type, registrar::RegistrationEventType::kAuthFailed);
+  EXPECT_EQ(e.sequence, 0u);
+  EXPECT_EQ(e.time, clock.wall_now());
+  EXPECT_EQ(e.binding.realm, "acme.test");
+  EXPECT_EQ(e.binding.aor, "alice@acme.test");
+  EXPECT_EQ(e.binding.username, "alice");
+  EXPECT_EQ(e.binding.transport, "udp");
+  EXPECT_EQ(e.binding.source_ip, "127.0.0.1");
+  EXPECT_EQ(e.binding.source_port, mallory.local_port());
+  EXPECT_EQ(e.binding.user_agent, "switchboard-flow-test");
+  EXPECT_FALSE(e.reason.empty());
+  EXPECT_EQ(store.event_log_state().next_sequence, 1u) << "not in the event log";
 }
 
 // Same Call-ID with a CSeq not higher than the binding's: the update is refused.

@@ -9,11 +9,13 @@
 
 #include <atomic>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "binding_fixtures.h"
 #include "fake_binding_store.h"
 #include "registrar/store/sqlite_binding_store.h"
+#include "sip/lex.h"
 #include "temp_dir.h"
 
 namespace registrar {
@@ -29,34 +31,49 @@ using ::testing::IsEmpty;
 using testing::make_binding;
 using ::testing::SizeIs;
 
-// Records every event, thread-safely.
+// Records every event, thread-safely: as text ("added <contact>", "removed
+// <contact>", …) for readable expectations, and whole.
 class RecordingObserver : public RegistrationObserver {
  public:
-  void on_added(const Binding& b) override { record("added", b); }
-  void on_refreshed(const Binding& b) override { record("refreshed", b); }
-  void on_replaced(const Binding& o, const Binding& n) override {
-    record("replaced " + o.contact + " ->", n);
-  }
-  void on_removed(const Binding& b) override { record("removed", b); }
-  void on_expired(const Binding& b) override { record("expired", b); }
-  void on_auth_failed(std::string_view realm, std::string_view username, std::string_view ip,
-                      std::string_view reason) override {
+  void on_event(const RegistrationEvent& e) override {
+    std::string text;
+    switch (e.type) {
+      case RegistrationEventType::kRegistered:
+        text = "added " + e.binding.contact;
+        break;
+      case RegistrationEventType::kRefreshed:
+        text = "refreshed " + e.binding.contact;
+        break;
+      case RegistrationEventType::kReplaced:
+        text = "replaced " + e.previous.contact + " -> " + e.binding.contact;
+        break;
+      case RegistrationEventType::kUnregistered:
+        text = "removed " + e.binding.contact;
+        break;
+      case RegistrationEventType::kExpired:
+        text = "expired " + e.binding.contact;
+        break;
+      case RegistrationEventType::kAuthFailed:
+        text = "auth_failed " + e.binding.username + "@" + e.binding.realm + " " + e.reason;
+        break;
+    }
     std::lock_guard lock(mu_);
-    events_.push_back("auth_failed " + std::string(username) + "@" + std::string(realm) + " " +
-                      std::string(reason));
+    events_.push_back(std::move(text));
+    full_.push_back(e);
   }
   std::vector<std::string> events() const {
     std::lock_guard lock(mu_);
     return events_;
   }
+  std::vector<RegistrationEvent> full() const {
+    std::lock_guard lock(mu_);
+    return full_;
+  }
 
  private:
-  void record(const std::string& what, const Binding& b) {
-    std::lock_guard lock(mu_);
-    events_.push_back(what + " " + b.contact);
-  }
   mutable std::mutex mu_;
   std::vector<std::string> events_;
+  std::vector<RegistrationEvent> full_;
 };
 
 class LocationServiceTest : public ::testing::Test {
@@ -433,8 +450,241 @@ TEST_F(LocationServiceTest, LoadRestoresBindings) {
 
 // Verifies authentication failures fan out to the observers.
 TEST_F(LocationServiceTest, AuthFailuresFanOut) {
-  location_.notify_auth_failed("acme.test", "mallory", "203.0.113.9", "bad response");
+  RegistrationEvent failure;
+  failure.type = RegistrationEventType::kAuthFailed;
+  failure.binding.realm = "acme.test";
+  failure.binding.username = "mallory";
+  failure.binding.source_ip = "203.0.113.9";
+  failure.reason = "bad response";
+  location_.notify_auth_failed(failure);
   EXPECT_THAT(observer_.events(), ElementsAre("auth_failed mallory@acme.test bad response"));
+  EXPECT_THAT(observer_.full(), ElementsAre(failure)) << "as given, sequence 0";
+  EXPECT_EQ(store_.pending(), 0u) << "never written";
+}
+
+// Verifies each kind of change becomes its event — type, reason, previous binding, the
+// clock's wall time — with consecutive sequences in commit order.
+TEST_F(LocationServiceTest, EventsDescribeEveryChange) {
+  Binding b = binding("alice@acme.test", "sip:alice@192.0.2.4", seconds(60));
+  put(b);  // 1 registered
+  clock_.advance(seconds(1));
+  b.expires_at = in(seconds(120));
+  put(b);  // 2 refreshed
+  const Binding flow = binding("alice@acme.test", "sip:alice@198.51.100.1", seconds(60));
+  location_.update(
+      b.aor,
+      [&](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+        events.replaced(set[0], flow);
+        set[0] = flow;
+        return {};
+      },
+      nullptr);
+  store_.commit_all();  // 3 replaced
+  EXPECT_TRUE(location_.remove(b.aor, flow.contact, "api"));
+  store_.commit_all();  // 4 unregistered (api)
+  const Binding c = binding("carol@acme.test", "sip:carol@192.0.2.5", seconds(60));
+  put(c);  // 5 registered
+  location_.update(
+      c.aor,
+      [&](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+        events.removed(set[0], "expires=0");
+        set.clear();
+        return {};
+      },
+      nullptr);
+  store_.commit_all();  // 6 unregistered (expires=0)
+  const Binding tcp = binding("dave@acme.test", "sip:dave@192.0.2.6;transport=tcp", seconds(60), 9);
+  put(tcp);  // 7 registered
+  clock_.advance(seconds(2));
+  EXPECT_EQ(location_.remove_connection(9), 1u);
+  store_.commit_all();  // 8 unregistered (connection closed)
+  const Binding e = binding("erin@acme.test", "sip:erin@192.0.2.7", seconds(10));
+  put(e);  // 9 registered
+  clock_.advance(seconds(10));
+  EXPECT_EQ(location_.expire_due(), 1u);
+  store_.commit_all();  // 10 expired
+
+  const std::vector<RegistrationEvent> got = observer_.full();
+  ASSERT_EQ(got.size(), 10u);
+  using T = RegistrationEventType;
+  const std::vector<std::pair<T, std::string>> want = {
+      {T::kRegistered, ""}, {T::kRefreshed, ""},
+      {T::kReplaced, ""},   {T::kUnregistered, "api"},
+      {T::kRegistered, ""}, {T::kUnregistered, "expires=0"},
+      {T::kRegistered, ""}, {T::kUnregistered, "connection closed"},
+      {T::kRegistered, ""}, {T::kExpired, "expired"}};
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE("event " + std::to_string(i + 1));
+    EXPECT_EQ(got[i].sequence, i + 1);
+    EXPECT_EQ(got[i].type, want[i].first);
+    EXPECT_EQ(got[i].reason, want[i].second);
+  }
+  EXPECT_EQ(got[2].binding, flow);
+  EXPECT_EQ(got[2].previous.contact, "sip:alice@192.0.2.4");
+  EXPECT_EQ(got[3].binding, flow);
+  EXPECT_EQ(got[7].binding, tcp);
+  EXPECT_EQ(got[9].binding, e);
+  EXPECT_EQ(got[0].time, clock_.wall_now() - seconds(13));
+  EXPECT_EQ(got[9].time, clock_.wall_now());
+  EXPECT_EQ(store_.read_events(0, 100), got) << "the observers see what the store keeps";
+}
+
+// Verifies expired bindings dropped by an update are stored as EXPIRED events before
+// the mutation's own, in the same write.
+TEST_F(LocationServiceTest, UpdateStoresDueBindingsAsExpiredFirst) {
+  const Binding old = binding("alice@acme.test", "sip:old@192.0.2.4", seconds(10));
+  put(old);
+  clock_.advance(seconds(10));
+  const Binding fresh = binding("alice@acme.test", "sip:new@192.0.2.4", seconds(60));
+  location_.update(
+      old.aor,
+      [&](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+        set.push_back(fresh);
+        events.added(fresh);
+        return {};
+      },
+      nullptr);
+  const auto writes = store_.pending_writes();
+  ASSERT_EQ(writes.size(), 1u);
+  ASSERT_EQ(writes[0].events.size(), 2u);
+  EXPECT_EQ(writes[0].events[0].type, RegistrationEventType::kExpired);
+  EXPECT_EQ(writes[0].events[0].binding, old);
+  EXPECT_EQ(writes[0].events[1].type, RegistrationEventType::kRegistered);
+  store_.commit_all();
+  const auto got = observer_.full();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[1].sequence, 2u);
+  EXPECT_EQ(got[2].sequence, 3u);
+}
+
+// Verifies that when the store fails, expiry and connection loss still change the cache
+// but tell no observer (an event without a sequence cannot be resumed from).
+TEST_F(LocationServiceTest, StoreFailureTellsNoObserver) {
+  put(binding("a@acme.test", "sip:a@192.0.2.1", seconds(10)));
+  put(binding("b@acme.test", "sip:b@192.0.2.1;transport=tcp", seconds(60), 4));
+  const size_t before = observer_.events().size();
+  clock_.advance(seconds(10));
+  EXPECT_EQ(location_.expire_due(), 1u);
+  EXPECT_EQ(location_.remove_connection(4), 1u);
+  store_.commit_all(StoreResult{.ok = false, .error = "disk I/O error"});
+  EXPECT_EQ(observer_.events().size(), before);
+  EXPECT_EQ(location_.binding_count(), 0u);
+  EXPECT_EQ(location_.stats().store_failures, 2u);
+}
+
+// Verifies remove_registered_by removes a credential's bindings (realm in any case,
+// username exactly) or a whole realm's, each with one UNREGISTERED event and the reason.
+TEST_F(LocationServiceTest, RemoveRegisteredBy) {
+  auto with = [&](Binding b, const std::string& realm, const std::string& username) {
+    b.realm = realm;
+    b.username = username;
+    return b;
+  };
+  put(with(binding("a@acme.test", "sip:a@192.0.2.1", seconds(60)), "acme.test", "a"));
+  put(with(binding("c@acme.test", "sip:c1@192.0.2.1", seconds(60)), "acme.test", "c"));
+  put(with(binding("c@acme.test", "sip:c2@192.0.2.1", seconds(60)), "acme.test", "C"));
+  put(with(binding("c@acme.test", "sip:c3@192.0.2.1", seconds(60)), "other.test", "c"));
+  put(with(binding("e@acme.test", "sip:e@192.0.2.1", seconds(60)), "ACME.test", "e"));
+  put(with(binding("d@other.test", "sip:d@192.0.2.1", seconds(60)), "other.test", "d"));
+  const size_t before = observer_.full().size();
+
+  EXPECT_EQ(location_.remove_registered_by("Acme.Test", "c", "credential deleted"), 1u);
+  EXPECT_THAT(location_.lookup("c@acme.test"), SizeIs(2));
+  EXPECT_EQ(location_.remove_registered_by("acme.test", "nobody", "credential deleted"), 0u);
+  EXPECT_EQ(location_.remove_registered_by("ACME.TEST", std::nullopt, "realm deleted"), 3u);
+  store_.commit_all();
+  EXPECT_THAT(location_.lookup("a@acme.test"), IsEmpty());
+  EXPECT_THAT(location_.lookup("e@acme.test"), IsEmpty());
+  EXPECT_THAT(location_.lookup("c@acme.test"),
+              ElementsAre(Field(&Binding::contact, "sip:c3@192.0.2.1")));
+  EXPECT_THAT(location_.lookup("d@other.test"), SizeIs(1));
+  EXPECT_EQ(location_.binding_count(), 2u);
+  EXPECT_THAT(store_.stored("a@acme.test"), IsEmpty());
+
+  const auto got = observer_.full();
+  ASSERT_EQ(got.size(), before + 4);
+  EXPECT_EQ(got[before].binding.contact, "sip:c1@192.0.2.1");
+  EXPECT_EQ(got[before].reason, "credential deleted");
+  for (size_t i = before; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].type, RegistrationEventType::kUnregistered);
+    if (i > before) {
+      EXPECT_EQ(got[i].reason, "realm deleted");
+    }
+  }
+}
+
+// Verifies list() pages cover every unexpired binding exactly once, in whole AORs of
+// ascending order, for page sizes 1, 3 and 1000, with and without a realm filter
+// (case-insensitive, per binding).
+TEST_F(LocationServiceTest, ListPagesCoverEveryBindingOnce) {
+  LocationService big(store_, clock_, LocationOptions{.shards = 8});
+  auto add = [&](Binding b) {
+    big.update(
+        b.aor,
+        [&](std::vector<Binding>& set, UpdateEvents& events) -> MutationStatus {
+          set.push_back(b);
+          events.added(b);
+          return {};
+        },
+        nullptr);
+  };
+  std::vector<Binding> all;
+  for (int i = 0; i < 40; ++i) {
+    const bool other = i % 4 == 0;
+    const std::string aor =
+        "u" + std::to_string(100 + i * 7 % 40) + (other ? "@other.test" : "@acme.test");
+    for (int k = 0; k <= i % 3; ++k) {
+      Binding b = binding(aor, "sip:" + std::to_string(k) + "@192.0.2.1", seconds(60));
+      if (i % 5 == 1) b.realm = "ACME.test";
+      all.push_back(b);
+      add(b);
+    }
+  }
+  Binding mixed = binding("mixed@acme.test", "sip:m1@192.0.2.1", seconds(60));
+  all.push_back(mixed);
+  add(mixed);
+  mixed.contact = "sip:m2@192.0.2.1";
+  mixed.realm = "other.test";
+  all.push_back(mixed);
+  add(mixed);
+  add(binding("gone@acme.test", "sip:gone@192.0.2.1", seconds(5)));   // expired below
+  add(binding("u107@acme.test", "sip:short@192.0.2.1", seconds(5)));  // beside live ones
+  store_.commit_all();
+  clock_.advance(seconds(5));
+
+  for (std::string realm : {"", "acme.test", "OTHER.TEST"}) {
+    std::multiset<std::pair<std::string, std::string>> expected;
+    for (const Binding& b : all) {
+      if (realm.empty() || sip::lex::iequals(b.realm, realm)) expected.emplace(b.aor, b.contact);
+    }
+    for (size_t size : {1u, 3u, 1000u}) {
+      SCOPED_TRACE("realm '" + realm + "', pages of " + std::to_string(size));
+      std::multiset<std::pair<std::string, std::string>> seen;
+      std::string after, last_aor;
+      int pages = 0;
+      for (;;) {
+        ASSERT_LT(++pages, 200) << "no progress";
+        const LocationService::Page page = big.list(realm, after, size);
+        std::set<std::string> aors;
+        for (const Binding& b : page.bindings) {
+          EXPECT_GT(b.aor, after);
+          EXPECT_GE(b.aor, last_aor) << "ascending AORs";
+          last_aor = b.aor;
+          aors.insert(b.aor);
+          seen.emplace(b.aor, b.contact);
+        }
+        EXPECT_LT(page.bindings.size(), size + 3) << "whole AORs of at most 3 bindings";
+        if (page.next_aor.empty()) break;
+        EXPECT_GE(page.bindings.size(), size) << "only the last page is short";
+        EXPECT_EQ(page.next_aor, *aors.rbegin());
+        after = page.next_aor;
+      }
+      EXPECT_EQ(seen, expected);
+      if (size == 1000) {
+        EXPECT_EQ(pages, 1);
+      }
+    }
+  }
 }
 
 // Verifies concurrent updates of different AORs from several threads, against the real

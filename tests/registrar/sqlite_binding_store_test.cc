@@ -15,6 +15,7 @@
 
 #include "binding_fixtures.h"
 #include "registrar/store/sqlite_schema.h"
+#include "sip/clock.h"
 #include "temp_dir.h"
 
 namespace registrar {
@@ -31,6 +32,7 @@ constexpr int64_t kNow = 1'790'000'000'000;  // ms since the epoch
 SqliteBindingStoreOptions fast_options() {
   SqliteBindingStoreOptions o;
   o.database.synchronous = SqliteSync::kOff;  // these tests are not about fsync
+  o.events.max_age = std::chrono::seconds(0);  // kNow is fixed: no trimming by the real clock
   return o;
 }
 
@@ -71,7 +73,7 @@ class WriterGate {
 // Synchronous replace_aor for tests.
 StoreResult replace(SqliteBindingStore& store, const std::string& aor, std::vector<Binding> set) {
   std::promise<StoreResult> p;
-  store.replace_aor(aor, std::move(set), [&p](const StoreResult& r) { p.set_value(r); });
+  store.replace_aor(aor, std::move(set), {}, [&p](const StoreResult& r) { p.set_value(r); });
   return p.get_future().get();
 }
 
@@ -158,7 +160,7 @@ TEST(SqliteBindingStore, GroupCommitBatches) {
   TempDir dir;
   auto store = open_store(dir);
   WriterGate gate;
-  store->replace_aor("gate@acme.test", {}, gate.blocker());
+  store->replace_aor("gate@acme.test", {}, {}, gate.blocker());
   gate.wait_until_blocking();
 
   constexpr int kThreads = 4, kPerThread = 250;
@@ -168,7 +170,7 @@ TEST(SqliteBindingStore, GroupCommitBatches) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const std::string aor = "u" + std::to_string(t) + "-" + std::to_string(i) + "@acme.test";
-        store->replace_aor(aor, {make_binding(aor, "sip:" + aor, wall_ms(kNow + 60'000))},
+        store->replace_aor(aor, {make_binding(aor, "sip:" + aor, wall_ms(kNow + 60'000))}, {},
                            [&](const StoreResult& r) { (r.ok ? ok : failed).fetch_add(1); });
       }
     });
@@ -201,7 +203,7 @@ TEST(SqliteBindingStore, NaturalBatchingUnderLoad) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const std::string aor = "n" + std::to_string(t) + "-" + std::to_string(i) + "@acme.test";
-        store->replace_aor(aor, {make_binding(aor, "sip:" + aor, wall_ms(kNow + 60'000))},
+        store->replace_aor(aor, {make_binding(aor, "sip:" + aor, wall_ms(kNow + 60'000))}, {},
                            [&](const StoreResult& r) { ok.fetch_add(r.ok ? 1 : 0); });
       }
     });
@@ -230,7 +232,7 @@ TEST(SqliteBindingStore, CallbackRunsAfterCommit) {
   std::vector<std::thread::id> threads;
   for (int i = 0; i < 20; ++i) {
     const std::string aor = "v" + std::to_string(i) + "@acme.test";
-    store->replace_aor(aor, {make_binding(aor, "sip:" + aor, wall_ms(kNow + 60'000))},
+    store->replace_aor(aor, {make_binding(aor, "sip:" + aor, wall_ms(kNow + 60'000))}, {},
                        [&, aor](const StoreResult& r) {
                          std::lock_guard lock(mu);
                          count.bind(1, aor);
@@ -252,13 +254,13 @@ TEST(SqliteBindingStore, BatchCoalescesPerAor) {
   TempDir dir;
   auto store = open_store(dir);
   WriterGate gate;
-  store->replace_aor("gate@acme.test", {}, gate.blocker());
+  store->replace_aor("gate@acme.test", {}, {}, gate.blocker());
   gate.wait_until_blocking();
   std::vector<int> order;
   for (int i = 0; i < 10; ++i) {
     Binding b = make_binding("h@acme.test", "sip:h" + std::to_string(i) + "@192.0.2.1",
                              wall_ms(kNow + 60'000));
-    store->replace_aor("h@acme.test", {b}, [&order, i](const StoreResult& r) {
+    store->replace_aor("h@acme.test", {b}, {}, [&order, i](const StoreResult& r) {
       EXPECT_TRUE(r.ok) << r.error;
       order.push_back(i);
     });
@@ -287,13 +289,13 @@ TEST(SqliteBindingStore, FailedTransactionFailsTheBatch) {
             .ok);
   }
   WriterGate gate;
-  store->replace_aor("gate@acme.test", {}, gate.blocker());
+  store->replace_aor("gate@acme.test", {}, {}, gate.blocker());
   gate.wait_until_blocking();
   std::vector<StoreResult> results(2);
   Binding good = make_binding("i@acme.test", "sip:i@192.0.2.1", wall_ms(kNow + 60'000));
   Binding bad = make_binding("j@acme.test", "sip:boom", wall_ms(kNow + 60'000));
-  store->replace_aor(good.aor, {good}, [&](const StoreResult& r) { results[0] = r; });
-  store->replace_aor(bad.aor, {bad}, [&](const StoreResult& r) { results[1] = r; });
+  store->replace_aor(good.aor, {good}, {}, [&](const StoreResult& r) { results[0] = r; });
+  store->replace_aor(bad.aor, {bad}, {}, [&](const StoreResult& r) { results[1] = r; });
   gate.open();
   store->flush();
   for (const StoreResult& r : results) {
@@ -329,14 +331,14 @@ TEST(SqliteBindingStore, InvalidWriteFailsAlone) {
   TempDir dir;
   auto store = open_store(dir);
   WriterGate gate;
-  store->replace_aor("gate@acme.test", {}, gate.blocker());
+  store->replace_aor("gate@acme.test", {}, {}, gate.blocker());
   gate.wait_until_blocking();
   std::vector<StoreResult> results(3);
   Binding good = make_binding("l@acme.test", "sip:l@192.0.2.1", wall_ms(kNow + 60'000));
   Binding foreign = make_binding("m@acme.test", "sip:m@192.0.2.1", wall_ms(kNow + 60'000));
-  store->replace_aor(good.aor, {good}, [&](const StoreResult& r) { results[0] = r; });
-  store->replace_aor("n@acme.test", {foreign}, [&](const StoreResult& r) { results[1] = r; });
-  store->replace_aor(good.aor, {good, good}, [&](const StoreResult& r) { results[2] = r; });
+  store->replace_aor(good.aor, {good}, {}, [&](const StoreResult& r) { results[0] = r; });
+  store->replace_aor("n@acme.test", {foreign}, {}, [&](const StoreResult& r) { results[1] = r; });
+  store->replace_aor(good.aor, {good, good}, {}, [&](const StoreResult& r) { results[2] = r; });
   gate.open();
   store->flush();
   EXPECT_TRUE(results[0].ok);
@@ -356,13 +358,13 @@ TEST(SqliteBindingStore, FullQueueFailsWhenConfigured) {
   options.when_full = SqliteBindingStoreOptions::WhenFull::kFail;
   auto store = open_store(dir, options);
   WriterGate gate;
-  store->replace_aor("gate@acme.test", {}, gate.blocker());
+  store->replace_aor("gate@acme.test", {}, {}, gate.blocker());
   gate.wait_until_blocking();
   std::vector<StoreResult> results(4);
   std::vector<std::thread::id> where(4);
   for (int i = 0; i < 4; ++i) {
     const std::string aor = "o" + std::to_string(i) + "@acme.test";
-    store->replace_aor(aor, {make_binding(aor, "sip:" + aor, wall_ms(kNow + 60'000))},
+    store->replace_aor(aor, {make_binding(aor, "sip:" + aor, wall_ms(kNow + 60'000))}, {},
                        [&, i](const StoreResult& r) {
                          results[i] = r;
                          where[i] = std::this_thread::get_id();
@@ -395,10 +397,11 @@ TEST(SqliteBindingStore, FullQueueBlocksProducers) {
       for (int i = 0; i < 50; ++i) {
         const std::string aor = "p" + std::to_string(t) + "-" + std::to_string(i) + "@acme.test";
         Binding b = make_binding(aor, "sip:" + aor, wall_ms(kNow + 60'000));
-        store->replace_aor(aor, {b}, [&, aor, b](const StoreResult& r) {
+        store->replace_aor(aor, {b}, {}, [&, aor, b](const StoreResult& r) {
           ok.fetch_add(r.ok ? 1 : 0);
           // A follow-up write from the writer thread never blocks on the full queue.
-          store->replace_aor(aor, {b}, [&](const StoreResult& r2) { ok.fetch_add(r2.ok ? 1 : 0); });
+          store->replace_aor(aor, {b}, {},
+                             [&](const StoreResult& r2) { ok.fetch_add(r2.ok ? 1 : 0); });
         });
       }
     });
@@ -417,7 +420,7 @@ TEST(SqliteBindingStore, DestructorDrainsTheQueue) {
     auto store = open_store(dir);
     for (int i = 0; i < 100; ++i) {
       const std::string aor = "q" + std::to_string(i) + "@acme.test";
-      store->replace_aor(aor, {make_binding(aor, "sip:" + aor, wall_ms(kNow + 60'000))},
+      store->replace_aor(aor, {make_binding(aor, "sip:" + aor, wall_ms(kNow + 60'000))}, {},
                          [&](const StoreResult& r) { ok.fetch_add(r.ok ? 1 : 0); });
     }
   }
@@ -431,6 +434,251 @@ TEST(SqliteBindingStore, OpenCreatesSchema) {
   open_store(dir);
   auto db = SqliteDatabase::open(database_path(dir.path()), {});
   EXPECT_EQ(db.db->user_version(), switchboard_schema_version());
+}
+
+// --- The event log ---------------------------------------------------------------
+
+RegistrationEvent registered(const Binding& b, WallTime at) {
+  RegistrationEvent e;
+  e.time = at;
+  e.type = RegistrationEventType::kRegistered;
+  e.binding = b;
+  return e;
+}
+
+// Synchronous replace_aor with events, for tests.
+StoreResult replace(SqliteBindingStore& store, const std::string& aor, std::vector<Binding> set,
+                    std::vector<RegistrationEvent> events) {
+  std::promise<StoreResult> p;
+  store.replace_aor(aor, std::move(set), std::move(events),
+                    [&p](const StoreResult& r) { p.set_value(r); });
+  StoreResult r = p.get_future().get();
+  store.flush();  // retention trims after the callbacks
+  return r;
+}
+
+// Verifies every write of a batch stores its events in issue order with consecutive
+// sequences — also writes whose binding set was coalesced away — each reported as
+// first_sequence in callback order, and the events are visible once done runs.
+TEST(SqliteEventLog, EventsCommitWithTheirBatchEvenWhenCoalesced) {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto reader = SqliteDatabase::open(database_path(dir.path()), {});
+  ASSERT_TRUE(reader.ok());
+  SqliteStatement count;
+  ASSERT_TRUE(reader.db->prepare("SELECT count(*) FROM events", count).ok);
+  WriterGate gate;
+  store->replace_aor("gate@acme.test", {}, {}, gate.blocker());
+  gate.wait_until_blocking();
+
+  std::vector<std::pair<int, uint64_t>> done;  // (write, first_sequence), in callback order
+  std::vector<int64_t> visible;                // events committed when each callback ran
+  for (int i = 0; i < 10; ++i) {
+    const std::string aor = i % 3 == 2 ? "other@acme.test" : "h@acme.test";
+    Binding b =
+        make_binding(aor, "sip:h" + std::to_string(i) + "@192.0.2.1", wall_ms(kNow + 60'000));
+    std::vector<RegistrationEvent> events{registered(b, wall_ms(kNow + i))};
+    if (i == 4) events.push_back(registered(b, wall_ms(kNow + i)));  // two events in one write
+    store->replace_aor(aor, {b}, std::move(events), [&, i](const StoreResult& r) {
+      EXPECT_TRUE(r.ok) << r.error;
+      done.emplace_back(i, r.first_sequence);
+      EXPECT_EQ(count.step(), SQLITE_ROW);
+      visible.push_back(count.column_int64(0));
+      count.reset();
+    });
+  }
+  gate.open();
+  store->flush();
+  EXPECT_EQ(done,
+            (std::vector<std::pair<int, uint64_t>>{
+                {0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 7}, {6, 8}, {7, 9}, {8, 10}, {9, 11}}));
+  for (int64_t n : visible)
+    EXPECT_EQ(n, 11) << "one transaction: all visible at the first callback";
+  EXPECT_EQ(store->stats().transactions, 2u);  // the gate's, then the batch
+  EXPECT_EQ(store->stats().writes_coalesced, 8u);
+  EXPECT_EQ(store->stats().events_written, 11u);
+  const std::vector<RegistrationEvent> log = store->read_events(0, 100);
+  ASSERT_EQ(log.size(), 11u);
+  for (size_t i = 0; i < log.size(); ++i) EXPECT_EQ(log[i].sequence, i + 1);
+  EXPECT_EQ(log[0].binding.contact, "sip:h0@192.0.2.1");
+  EXPECT_EQ(log[5].binding.contact, "sip:h4@192.0.2.1");
+  EXPECT_EQ(log[10].binding.contact, "sip:h9@192.0.2.1");
+  EXPECT_EQ(log[10].time, wall_ms(kNow + 9));
+}
+
+// Verifies sequences continue after closing and reopening the file, even when
+// retention had trimmed every event (AUTOINCREMENT never reuses one).
+TEST(SqliteEventLog, SequencesContinueAfterReopenEvenWhenAllTrimmed) {
+  TempDir dir;
+  sip::ManualClock clock;
+  SqliteBindingStoreOptions options = fast_options();
+  options.events = {.max_events = 0, .max_age = std::chrono::seconds(60)};
+  options.trim_interval = std::chrono::milliseconds(0);
+  options.clock = &clock;
+  const Binding b =
+      make_binding("r@acme.test", "sip:r@192.0.2.1", clock.wall_now() + std::chrono::hours(1));
+  {
+    auto store = open_store(dir, options);
+    for (int i = 0; i < 5; ++i)
+      ASSERT_TRUE(replace(*store, b.aor, {b}, {registered(b, clock.wall_now())}).ok);
+    clock.advance(std::chrono::seconds(61));
+    ASSERT_EQ(replace(*store, "s@acme.test", {}, {}).first_sequence, 0u);  // a commit: trims
+    EXPECT_EQ(store->event_log_state().oldest_retained, 6u);
+    EXPECT_EQ(store->event_log_state().next_sequence, 6u);
+    EXPECT_TRUE(store->read_events(0, 10).empty());
+    EXPECT_EQ(store->stats().events_trimmed, 5u);
+  }
+  auto store = open_store(dir, options);
+  EXPECT_EQ(store->event_log_state().oldest_retained, 6u);
+  EXPECT_EQ(store->event_log_state().next_sequence, 6u);
+  EXPECT_EQ(replace(*store, b.aor, {b}, {registered(b, clock.wall_now())}).first_sequence, 6u);
+  const auto log = store->read_events(0, 10);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].sequence, 6u);
+}
+
+// Verifies a rolled-back batch stores no event, reports first_sequence 0, and uses
+// no sequence: the next write's event gets the one the failed write would have had.
+TEST(SqliteEventLog, FailedTransactionStoresNoEvent) {
+  TempDir dir;
+  auto store = open_store(dir);
+  {
+    auto db = SqliteDatabase::open(database_path(dir.path()), {});
+    ASSERT_TRUE(db.db
+                    ->exec("CREATE TRIGGER boom BEFORE INSERT ON bindings WHEN NEW.contact = "
+                           "'sip:boom' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;")
+                    .ok);
+  }
+  const Binding good = make_binding("t@acme.test", "sip:t@192.0.2.1", wall_ms(kNow + 60'000));
+  const Binding bad = make_binding("u@acme.test", "sip:boom", wall_ms(kNow + 60'000));
+  ASSERT_EQ(replace(*store, good.aor, {good}, {registered(good, wall_ms(kNow))}).first_sequence,
+            1u);
+  WriterGate gate;
+  store->replace_aor("gate@acme.test", {}, {}, gate.blocker());
+  gate.wait_until_blocking();
+  std::vector<StoreResult> results(2);
+  store->replace_aor(good.aor, {good}, {registered(good, wall_ms(kNow))},
+                     [&](const StoreResult& r) { results[0] = r; });
+  store->replace_aor(bad.aor, {bad}, {registered(bad, wall_ms(kNow))},
+                     [&](const StoreResult& r) { results[1] = r; });
+  gate.open();
+  store->flush();
+  for (const StoreResult& r : results) {
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.first_sequence, 0u);
+  }
+  EXPECT_EQ(store->read_events(0, 10).size(), 1u);
+  EXPECT_EQ(store->event_log_state().next_sequence, 2u);
+  EXPECT_EQ(replace(*store, good.aor, {good}, {registered(good, wall_ms(kNow))}).first_sequence,
+            2u);
+}
+
+// Verifies a database of schema version 1 (before the event log) opens, migrates, and
+// keeps its bindings, with the log starting at 1.
+TEST(SqliteEventLog, VersionOneDatabaseGainsTheEventLog) {
+  TempDir dir;
+  const Binding b = make_binding("v@acme.test", "sip:v@192.0.2.1", wall_ms(kNow + 60'000));
+  {
+    auto db = SqliteDatabase::open(database_path(dir.path()), {});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db.db->migrate(switchboard_migrations().first(1)).ok);
+    ASSERT_EQ(db.db->user_version(), 1);
+    ASSERT_TRUE(db.db
+                    ->exec("INSERT INTO bindings VALUES ('v@acme.test', 'sip:v@192.0.2.1', "
+                           "'acme.test', 'v', 'udp', '192.0.2.4', 5062, 'udp:127.0.0.1:5060', 0, "
+                           "'', '', 0, 'a84b4c76e66710@pc33.atlanta.example.com', 1, " +
+                           std::to_string(kNow + 60'000) + ", -1, 'Switchboard-Test/1.0', " +
+                           std::to_string(kNow + 60'000 - 3'600'000) + ", " +
+                           std::to_string(kNow + 60'000 - 3'600'000) + ")")
+                    .ok);
+  }
+  auto store = open_store(dir);
+  ASSERT_TRUE(store);
+  EXPECT_THAT(store->load_unexpired(wall_ms(kNow)), UnorderedElementsAre(b));
+  EXPECT_EQ(store->event_log_state().next_sequence, 1u);
+  EXPECT_EQ(replace(*store, b.aor, {b}, {registered(b, wall_ms(kNow))}).first_sequence, 1u);
+  auto db = SqliteDatabase::open(database_path(dir.path()), {});
+  EXPECT_EQ(db.db->user_version(), switchboard_schema_version());
+}
+
+// Verifies every field of an event and of both its bindings round-trips, including
+// extreme values and a binding whose aor differs from the write's.
+TEST(SqliteEventLog, EveryEventFieldRoundTrips) {
+  TempDir dir;
+  auto store = open_store(dir);
+  Binding now = make_binding("w@acme.test", "sip:w@[2001:db8::1]:5061;transport=tls",
+                             wall_ms(kNow + 3'600'123));
+  now.realm = "Acme.Test";
+  now.transport = "tls";
+  now.source_ip = "2001:db8::1";
+  now.source_port = 65535;
+  now.connection_id = std::numeric_limits<uint64_t>::max();
+  now.path = "<sip:p1.example.com;lr>";
+  now.instance_id = "<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";
+  now.reg_id = std::numeric_limits<uint32_t>::max();
+  now.cseq = std::numeric_limits<uint32_t>::max();
+  now.call_id = std::string("nul\0 and ünïcode", 17);
+  now.q = 1000;
+  now.first_registered = wall_ms(0);
+  now.last_registered = wall_ms(kNow - 1);
+  Binding before = make_binding("other@acme.test", "sip:w@192.0.2.1", wall_ms(kNow - 5));
+  before.q = 0;
+  before.user_agent = std::string(300, 'x');
+  RegistrationEvent replaced;
+  replaced.time = wall_ms(kNow);
+  replaced.type = RegistrationEventType::kReplaced;
+  replaced.binding = now;
+  replaced.previous = before;
+  replaced.reason = "why not";
+  RegistrationEvent gone = replaced;
+  gone.type = RegistrationEventType::kExpired;
+  gone.previous = {};
+  gone.reason = "expired";
+  ASSERT_TRUE(replace(*store, now.aor, {now}, {replaced, gone}).ok);
+  replaced.sequence = 1;
+  gone.sequence = 2;
+  EXPECT_EQ(store->read_events(0, 10), (std::vector<RegistrationEvent>{replaced, gone}));
+}
+
+// Verifies an event whose binding cannot be decoded is still returned, with its
+// sequence and the row's columns, so the log stays consecutive.
+TEST(SqliteEventLog, UndecodableBindingKeepsItsSequence) {
+  TempDir dir;
+  auto store = open_store(dir);
+  const Binding b = make_binding("x@acme.test", "sip:x@192.0.2.1", wall_ms(kNow + 60'000));
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(replace(*store, b.aor, {b}, {registered(b, wall_ms(kNow))}).ok);
+  {
+    auto db = SqliteDatabase::open(database_path(dir.path()), {});
+    ASSERT_TRUE(db.db->exec("UPDATE events SET binding = x'01ff' WHERE sequence = 2").ok);
+  }
+  const auto log = store->read_events(0, 10);
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[1].sequence, 2u);
+  EXPECT_EQ(log[1].type, RegistrationEventType::kRegistered);
+  EXPECT_EQ(log[1].binding.aor, "x@acme.test");
+  EXPECT_TRUE(log[1].binding.contact.empty());
+  EXPECT_EQ(log[2].binding, b);
+}
+
+// Verifies that with a long trim interval the log still stays within max_events plus a
+// quarter (the trim runs early once that many events have come in).
+TEST(SqliteEventLog, CountRetentionIsBoundedBetweenTrims) {
+  TempDir dir;
+  SqliteBindingStoreOptions options = fast_options();
+  options.events = {.max_events = 100, .max_age = std::chrono::seconds(0)};
+  options.trim_interval = std::chrono::hours(1);
+  auto store = open_store(dir, options);
+  const Binding b = make_binding("y@acme.test", "sip:y@192.0.2.1", wall_ms(kNow + 60'000));
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(replace(*store, b.aor, {b}, {registered(b, wall_ms(kNow))}).ok);
+    const EventLogState s = store->event_log_state();
+    ASSERT_LE(s.next_sequence - s.oldest_retained, 126u) << "after write " << i;
+  }
+  const EventLogState s = store->event_log_state();
+  EXPECT_GE(s.next_sequence - s.oldest_retained, 100u);
+  EXPECT_EQ(s.next_sequence, 1001u);
+  EXPECT_EQ(store->stats().events_trimmed, 1000u - (s.next_sequence - s.oldest_retained));
 }
 
 }  // namespace

@@ -139,7 +139,7 @@ TEST(SqliteDatabase, NewerSchemaIsRefused) {
   EXPECT_THAT(r.error, HasSubstr("refusing to downgrade"));
 }
 
-// Verifies the Switchboard schema applies, is idempotent, and has the tables and index.
+// Verifies the Switchboard schema applies, is idempotent, and has its tables and index.
 TEST(SqliteDatabase, SwitchboardSchema) {
   TempDir dir;
   auto opened = SqliteDatabase::open(database_path(dir.path()), {});
@@ -149,7 +149,7 @@ TEST(SqliteDatabase, SwitchboardSchema) {
   EXPECT_EQ(pragma_text(*opened.db,
                         "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema "
                         "WHERE name NOT LIKE 'sqlite_%' ORDER BY name)"),
-            "bindings,bindings_expires_at,credentials,realms");
+            "bindings,bindings_expires_at,credentials,events,realms");
   // No column anywhere could hold a password.
   EXPECT_EQ(pragma_text(*opened.db,
                         "SELECT count(*) FROM pragma_table_info('credentials') WHERE name LIKE "

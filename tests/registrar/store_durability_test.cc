@@ -1,7 +1,7 @@
 // Durability of SqliteBindingStore across kill -9: a child process writes
 // through the store and reports each write its `done` acknowledged; the
 // parent kills it mid-stream, reopens the file, and finds every acknowledged
-// write (and no expired binding).
+// write (and no expired binding), each with its event, in the order issued.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -47,10 +47,26 @@ std::vector<Binding> set_of(int i) {
   return set;
 }
 
+// The event write `i` carries: its first binding, registered, with `i` as the reason.
+RegistrationEvent event_of(int i) {
+  RegistrationEvent e;
+  e.time = wall_ms(kBase);
+  e.type = RegistrationEventType::kRegistered;
+  e.binding = set_of(i)[0];
+  e.reason = std::to_string(i);
+  return e;
+}
+
+SqliteBindingStoreOptions store_options() {
+  SqliteBindingStoreOptions o;                 // synchronous=FULL
+  o.events.max_age = std::chrono::seconds(0);  // kBase is fixed: keep every event
+  return o;
+}
+
 // The child: write everything through the store (synchronous=FULL), one line
 // per acknowledged write, then wait to be killed.
 [[noreturn]] void run_child(const std::string& path, int ack_fd) {
-  auto opened = SqliteBindingStore::open(path, {});
+  auto opened = SqliteBindingStore::open(path, store_options());
   if (!opened.ok()) _exit(2);
   std::mutex mu;
   std::condition_variable cv;
@@ -61,15 +77,17 @@ std::vector<Binding> set_of(int i) {
       cv.wait(lock, [&] { return in_flight < kInFlight; });
       ++in_flight;
     }
-    opened.store->replace_aor(aor_of(i % kAors), set_of(i), [&, i](const StoreResult& r) {
-      if (r.ok) {
-        const std::string line = std::to_string(i) + "\n";
-        if (write(ack_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(3);
-      }
-      std::lock_guard lock(mu);
-      --in_flight;
-      cv.notify_one();
-    });
+    opened.store->replace_aor(
+        aor_of(i % kAors), set_of(i), {event_of(i)}, [&, i](const StoreResult& r) {
+          if (r.ok) {
+            const std::string line = std::to_string(i) + "\n";
+            if (write(ack_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+              _exit(3);
+          }
+          std::lock_guard lock(mu);
+          --in_flight;
+          cv.notify_one();
+        });
   }
   for (;;) pause();
 }
@@ -121,7 +139,7 @@ TEST(StoreDurability, AcknowledgedWritesSurviveSigkill) {
   RecordProperty("acked_total", static_cast<int>(acked.size()));
   std::cout << "acknowledged " << acked.size() << " of " << kWrites << " writes before SIGKILL\n";
 
-  auto reopened = SqliteBindingStore::open(path, {});
+  auto reopened = SqliteBindingStore::open(path, store_options());
   ASSERT_TRUE(reopened.ok()) << reopened.error;
   std::map<std::string, std::vector<Binding>> loaded;
   for (Binding& b : reopened.store->load_unexpired(wall_ms(kBase))) {
@@ -152,6 +170,23 @@ TEST(StoreDurability, AcknowledgedWritesSurviveSigkill) {
           << aor_of(idx) << ": holds data never written";
     }
   }
+
+  // The log holds exactly the events of the writes that committed: a prefix of
+  // the issue order (one writing thread), every acknowledged one among them.
+  const std::vector<RegistrationEvent> events = reopened.store->read_events(0, kWrites + 1);
+  for (size_t j = 0; j < events.size(); ++j) {
+    ASSERT_EQ(events[j].sequence, j + 1);
+    ASSERT_EQ(events[j],
+              [&] {
+                RegistrationEvent e = event_of(static_cast<int>(j));
+                e.sequence = j + 1;
+                return e;
+              }())
+        << "event " << j + 1;
+  }
+  ASSERT_FALSE(acked.empty());
+  EXPECT_GT(events.size(), static_cast<size_t>(*acked.rbegin())) << "an acknowledged event lost";
+  EXPECT_EQ(reopened.store->event_log_state().next_sequence, events.size() + 1);
 }
 
 }  // namespace

@@ -199,7 +199,9 @@ TEST(SwitchboardBinary, BindFailureExitsOne) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   std::string spec = "udp:127.0.0.1:" + std::to_string(ntohs(a.sin_port));
 
-  Child child({"--sip-listen", spec, "--threads", "2", "--data-dir", scratch_dir("bind")});
+  // No gRPC API: the bind that fails must be the SIP one named above.
+  Child child({"--sip-listen", spec, "--threads", "2", "--data-dir", scratch_dir("bind"),
+               "--grpc-listen", "off"});
   ASSERT_TRUE(child.started());
   EXPECT_EQ(child.wait_exit(), 1);
   close(fd);
@@ -212,8 +214,11 @@ class RunningBinary : public ::testing::TestWithParam<int> {};
 
 TEST_P(RunningBinary, AnswersOptionsOverUdpAndTcpAndStopsCleanly) {
   const int signal_number = GetParam();
-  Child child({"--sip-listen", "udp:127.0.0.1:0", "--sip-listen", "tcp:127.0.0.1:0", "--threads",
-               "2", "--log-level", "debug", "--data-dir", scratch_dir("signals")});
+  // The gRPC API on a free port too: its default, 127.0.0.1:50051, would
+  // collide with the other parameter running in parallel.
+  Child child({"--grpc-listen", "127.0.0.1:0", "--sip-listen", "udp:127.0.0.1:0", "--sip-listen",
+               "tcp:127.0.0.1:0", "--threads", "2", "--log-level", "debug", "--data-dir",
+               scratch_dir("signals")});
   ASSERT_TRUE(child.started());
   auto udp_line = child.wait_stderr_line({"\"msg\":\"listening\"", "\"transport\":\"udp\""});
   ASSERT_TRUE(udp_line) << child.err();

@@ -1,0 +1,112 @@
+// gateway/api/watch_reactor.h — one WatchRegistrations stream: a gRPC
+// callback-API write reactor over an EventHub subscription. No thread per
+// watcher: it writes while events are there, sleeps on the subscription's
+// wakeup when there are none.
+//
+// One write in flight at a time; at most kPollBatch events taken from the
+// subscription ahead of the writes (the hub bounds the rest per watcher).
+// Finish() is called exactly once, by whoever drives the stream at that
+// moment, never while a write is in flight; OnDone hands the reactor to its
+// WatchHandle, which deletes it once no wakeup is inside (watch_streams.h).
+//
+//   OUT_OF_RANGE        since_sequence is no longer (or not yet) in the log;
+//                       ErrorInfo metadata oldest_sequence, newest_sequence
+//   RESOURCE_EXHAUSTED  WATCHER_FELL_BEHIND (metadata last_sequence: resume
+//                       from it) or TOO_MANY_WATCHERS
+//   UNAVAILABLE         the server is shutting down (metadata last_sequence)
+//   CANCELLED           the client went away
+//
+// Threading: constructed on a gRPC thread by RegistrationService; pump()
+// runs on gRPC threads (OnWriteDone, OnCancel) and on WatchStreams' thread
+// (wakeups), never on the hub's publisher thread; one at a time (pumping_).
+#ifndef SWITCHBOARD_GATEWAY_API_WATCH_REACTOR_H_
+#define SWITCHBOARD_GATEWAY_API_WATCH_REACTOR_H_
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "gateway/api/token_auth.h"
+#include "gateway/api/watch_streams.h"
+#include "gateway/json_log.h"
+#include "registrar/event_hub.h"
+#include "switchboard/v1/registration.pb.h"
+
+namespace switchboard::api {
+
+// Streams ended, by cause, since start (shared by every stream).
+struct WatchCounters {
+  std::atomic<uint64_t> fell_behind{0};        // RESOURCE_EXHAUSTED: buffer overflow
+  std::atomic<uint64_t> too_many_watchers{0};  // refused at the limit
+  std::atomic<uint64_t> out_of_range{0};       // since_sequence not retained
+  std::atomic<uint64_t> cancelled{0};          // the client went away
+  std::atomic<uint64_t> events_sent{0};
+};
+
+struct WatchDeps {
+  registrar::EventHub& hub;
+  const TokenAuthenticator& auth;
+  WatchStreams& streams;
+  Logger& logger;
+  WatchCounters& counters;
+  size_t watcher_buffer = 0;  // the hub's per-watcher buffer, for messages
+  size_t max_watchers = 0;    // the hub's limit, for messages
+};
+
+class WatchReactor final : public grpc::ServerWriteReactor<::switchboard::v1::RegistrationEvent>,
+                           public WatchStream {
+ public:
+  // Authorizes, validates, subscribes and starts streaming, or finishes at
+  // once with the error. gRPC owns the reactor until OnDone.
+  WatchReactor(const WatchDeps& deps, grpc::CallbackServerContext* context,
+               const ::switchboard::v1::WatchRegistrationsRequest& request);
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+  void pump() override;
+  void close() override;
+  void destroy() override { delete this; }
+
+ private:
+  ~WatchReactor();
+  // Everything the constructor does; an error means nothing was started.
+  grpc::Status start(grpc::CallbackServerContext& context,
+                     const ::switchboard::v1::WatchRegistrationsRequest& request);
+  // Finishes at once (constructor errors: nothing subscribed, nothing written).
+  void finish_now(grpc::Status status);
+  // The status for the subscription's end, with the last sequence written.
+  grpc::Status end_status() const;
+
+  static constexpr size_t kPollBatch = 64;
+
+  WatchDeps deps_;
+  std::shared_ptr<WatchHandle> handle_;
+  std::unique_ptr<registrar::Subscription> subscription_;
+  std::string token_name_;
+
+  std::mutex mu_;
+  bool pumping_ = false;    // someone is inside pump()
+  bool again_ = false;      // pump() was asked for while pumping_
+  bool writing_ = false;    // a StartWrite is in flight
+  bool finished_ = false;   // Finish() was called (or is being)
+  bool cancelled_ = false;  // OnCancel, or a write failed
+  bool closing_ = false;    // server shutdown
+  bool ended_ = false;      // the subscription ended: finish once pending_ is written
+  registrar::WatchError end_error_ = registrar::WatchError::kNone;
+  std::string end_message_;
+  std::deque<registrar::RegistrationEvent> pending_;  // polled, not yet written
+  uint64_t last_sequence_ = 0;  // of the last stored event written (or the resume point)
+  ::switchboard::v1::RegistrationEvent out_;  // the message in flight
+};
+
+}  // namespace switchboard::api
+
+#endif  // SWITCHBOARD_GATEWAY_API_WATCH_REACTOR_H_

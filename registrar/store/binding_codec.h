@@ -1,0 +1,44 @@
+// registrar/store/binding_codec.h — a Binding as a small binary blob, for the
+// SQLite store's event log (the bindings table keeps one column per field;
+// an event keeps one or two bindings in one BLOB each).
+//
+//   std::string blob;
+//   encode_binding(b, row_aor, base_ms, blob);
+//   Binding back;
+//   if (!decode_binding(blob, row_aor, base_ms, back)) …   // malformed
+//
+// Format, version 1 (all integers LEB128 varints; "zz" = zigzag-encoded):
+//   u8   version (1)
+//   u8   flags: bit 0 = the binding's aor differs from `row_aor` and follows
+//   str  [aor] realm contact username transport source_ip local_address path
+//        instance_id call_id user_agent          (str = varint length + bytes)
+//   var  source_port connection_id reg_id cseq
+//   zz   q
+//   zz   expires_at, first_registered, last_registered: milliseconds since the
+//        epoch minus `base_ms` (the event's time: small numbers, 3-5 bytes)
+// Times keep whole milliseconds, like every time in switchboard.db. A typical
+// UDP phone's binding takes ~150 bytes (its strings plus ~25).
+#ifndef SWITCHBOARD_REGISTRAR_STORE_BINDING_CODEC_H_
+#define SWITCHBOARD_REGISTRAR_STORE_BINDING_CODEC_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "registrar/binding.h"
+
+namespace registrar {
+
+// Milliseconds since the epoch (sub-millisecond parts dropped, towards the past).
+int64_t to_epoch_ms(WallTime t);
+WallTime from_epoch_ms(int64_t ms);
+
+// Appends `b` to `out`.
+void encode_binding(const Binding& b, std::string_view row_aor, int64_t base_ms, std::string& out);
+// Decodes a whole blob into `b`; false (b unspecified) when it is malformed.
+[[nodiscard]] bool decode_binding(std::string_view blob, std::string_view row_aor, int64_t base_ms,
+                                  Binding& b);
+
+}  // namespace registrar
+
+#endif  // SWITCHBOARD_REGISTRAR_STORE_BINDING_CODEC_H_
