@@ -15,11 +15,11 @@ namespace {
 
 const std::vector<std::string_view> kSecretOptions = {
     "--password-stdin", "--password", "--ha1-md5", "--ha1-sha256",
-    "--ha1-sha512-256", "--hash1",    "--hash1b"};
+    "--ha1-sha512-256", "--hash1",    "--hash1b", "--domain"};
 
 constexpr std::string_view kSecretSynopsis =
     "(--password-stdin | --password P | --ha1-md5 H [--ha1-sha256 H] [--ha1-sha512-256 H] | "
-    "--hash1 H --hash1b H)";
+    "--hash1 H --hash1b H) [--domain D]";
 
 // Reads one line (the password) from standard input, without its line end.
 bool read_password_line(std::string& password) {
@@ -75,6 +75,10 @@ std::vector<std::string> apply_secret_options(Args& args, v1::Credential& creden
     credential.set_hash1(*args.value("--hash1"));
     credential.set_hash1b(*args.value("--hash1b"));
     paths = {"hash1", "hash1b"};
+  }
+  if (auto v = args.value("--domain")) {  // hash1b's user@domain (default: the realm)
+    credential.set_domain(*v);
+    paths.push_back("domain");
   }
   return paths;
 }

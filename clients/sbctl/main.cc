@@ -47,6 +47,7 @@ credentials (the secret is stored only as HA1 hashes and never shown):
     --password P                      visible to other users in the process list
     --ha1-md5 H [--ha1-sha256 H] [--ha1-sha512-256 H]   HA1 = H(user:realm:password), hex
     --hash1 H --hash1b H              Bandwidth style (MD5 of user:realm:pw and user@domain:realm:pw)
+    --domain D                        the domain of hash1b's user@domain (default: the realm)
 
 trusted networks (used per the realm's --source-auth):
   acl add REALM CIDR    acl list REALM    acl delete REALM CIDR

@@ -38,6 +38,9 @@ std::optional<v1::DigestAlgorithm> parse_algorithm(std::string_view text) {
   if (n == "md5") return v1::MD5;
   if (n == "sha-256") return v1::SHA_256;
   if (n == "sha-512-256") return v1::SHA_512_256;
+  if (n == "md5-sess") return v1::MD5_SESS;
+  if (n == "sha-256-sess") return v1::SHA_256_SESS;
+  if (n == "sha-512-256-sess") return v1::SHA_512_256_SESS;
   return std::nullopt;
 }
 
@@ -49,6 +52,12 @@ std::string algorithm_name(v1::DigestAlgorithm algorithm) {
       return "SHA-256";
     case v1::SHA_512_256:
       return "SHA-512-256";
+    case v1::MD5_SESS:
+      return "MD5-sess";
+    case v1::SHA_256_SESS:
+      return "SHA-256-sess";
+    case v1::SHA_512_256_SESS:
+      return "SHA-512-256-sess";
     default:
       return "?";
   }

@@ -50,6 +50,12 @@ std::optional<v1::DigestAlgorithm> to_proto(registrar::DigestAlgorithm alg) {
       return v1::SHA_256;
     case registrar::DigestAlgorithm::kSha512_256:
       return v1::SHA_512_256;
+    case registrar::DigestAlgorithm::kMd5Sess:
+      return v1::MD5_SESS;
+    case registrar::DigestAlgorithm::kSha256Sess:
+      return v1::SHA_256_SESS;
+    case registrar::DigestAlgorithm::kSha512_256Sess:
+      return v1::SHA_512_256_SESS;
     default:
       return std::nullopt;
   }
@@ -63,6 +69,12 @@ std::optional<registrar::DigestAlgorithm> from_proto(v1::DigestAlgorithm alg) {
       return registrar::DigestAlgorithm::kSha256;
     case v1::SHA_512_256:
       return registrar::DigestAlgorithm::kSha512_256;
+    case v1::MD5_SESS:
+      return registrar::DigestAlgorithm::kMd5Sess;
+    case v1::SHA_256_SESS:
+      return registrar::DigestAlgorithm::kSha256Sess;
+    case v1::SHA_512_256_SESS:
+      return registrar::DigestAlgorithm::kSha512_256Sess;
     default:
       return std::nullopt;
   }

@@ -122,7 +122,7 @@ void apply_realm(const v1::Realm& in, const RealmFields& fields, std::string_vie
       auto alg = from_proto(in.algorithms(i));
       if (!alg) {
         bad(field, "unknown digest algorithm " + std::to_string(in.algorithms(i)) +
-                       " (MD5, SHA_256 or SHA_512_256)");
+                       " (MD5, SHA_256, SHA_512_256 or their _SESS variants)");
         continue;
       }
       if (!registrar::digest_algorithm_available(*alg)) {
@@ -264,16 +264,20 @@ std::optional<registrar::Credential> credential_from_secret(
              given + ")"});
     return std::nullopt;
   }
+  const std::string& domain = in.domain().empty() ? realm.name : in.domain();
+  if (!in.domain().empty() && (in.domain().size() > 253 ||
+                               in.domain().find_first_of(":@ \t\r\n\"") != std::string::npos))
+    bad("domain", "must be a domain name (no ':', '@', quotes or spaces), at most 253 bytes");
   if (password) {
     if (in.password().size() > 1024) bad("password", "must be at most 1024 bytes");
     if (violations.size() != before) return std::nullopt;
-    return registrar::Credential::from_password(realm.name, username, in.password(), realm.name);
+    return registrar::Credential::from_password(realm.name, username, in.password(), domain);
   }
 
   registrar::StoredHashes h;
   h.realm = realm.name;
   h.username = username;
-  h.domain = realm.name;
+  h.domain = domain;
   auto hash = [&](std::string_view field, const std::string& value,
                   size_t length) -> std::optional<std::string_view> {
     if (value.empty()) return std::nullopt;
@@ -301,15 +305,15 @@ std::optional<registrar::Credential> credential_from_secret(
 
 void check_credential_mask(const google::protobuf::FieldMask& mask,
                            std::vector<FieldViolation>& violations) {
-  static constexpr std::string_view kSecret[] = {"password",       "ha1_md5", "ha1_sha256",
-                                                 "ha1_sha512_256", "hash1",   "hash1b"};
+  static constexpr std::string_view kSecret[] = {"password", "ha1_md5", "ha1_sha256",
+                                                 "ha1_sha512_256", "hash1", "hash1b", "domain"};
   for (const std::string& path : mask.paths()) {
     if (path == "*") continue;
     if (std::find(std::begin(kSecret), std::end(kSecret), path) == std::end(kSecret))
       violations.push_back(
           {"update_mask", "\"" + path +
                               "\" cannot be updated (only the secret: password, ha1_md5, "
-                              "ha1_sha256, ha1_sha512_256, hash1, hash1b)"});
+                              "ha1_sha256, ha1_sha512_256, hash1, hash1b, domain)"});
   }
 }
 

@@ -396,6 +396,30 @@ TEST_F(AdminApi, CreateCredentialWithHash1AndHash1b) {
   EXPECT_EQ(register_with_password("acme.example", "alice", "wrong"), 401);
 }
 
+// Verifies hash1b's domain can differ from the realm (Bandwidth's user@domain).
+TEST_F(AdminApi, CreateCredentialWithHash1bForAnotherDomain) {
+  ASSERT_TRUE(create_realm("acme.example").ok());
+  v1::Credential c;
+  c.set_hash1(registrar::compute_hash1("alice", "acme.example", "pw-1"));
+  c.set_hash1b(registrar::compute_hash1b("alice", "voice.acme.example", "acme.example", "pw-1"));
+  c.set_domain("voice.acme.example");
+  ASSERT_TRUE(create_credential("acme.example", "alice", c).ok());
+  EXPECT_EQ(register_with_ha1("acme.example", "alice", "alice@voice.acme.example", c.hash1b()), 200);
+  EXPECT_EQ(register_with_ha1("acme.example", "alice", "alice@acme.example", c.hash1b()), 401);
+}
+
+// Verifies the -sess algorithms round-trip through a realm's settings.
+TEST_F(AdminApi, RealmAlgorithmsIncludeSessVariants) {
+  v1::Realm r;
+  r.add_algorithms(v1::SHA_256_SESS);
+  r.add_algorithms(v1::MD5_SESS);
+  r.add_algorithms(v1::MD5);
+  ASSERT_TRUE(create_realm("acme.example", r).ok());
+  v1::Realm got;
+  ASSERT_TRUE(get_realm("realms/acme.example", &got).ok());
+  EXPECT_THAT(got.algorithms(), ElementsAre(v1::SHA_256_SESS, v1::MD5_SESS, v1::MD5));
+}
+
 // Verifies the secret must be given in exactly one form, with precise field violations.
 TEST_F(AdminApi, CreateCredentialSecretForms) {
   ASSERT_TRUE(create_realm("acme.example").ok());
