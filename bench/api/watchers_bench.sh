@@ -14,6 +14,7 @@
 # at --burst-rate for --burst-s seconds, flows completed per second. Server
 # pinned to CPU 0 with --threads 1; sipp and the watcher process on CPU 1.
 # Each flow yields one REFRESHED event, delivered to every watcher.
+# Watchers: bench_watch_load (bench/api/watch_load.cc), one HTTP/2 connection each.
 # Results: OUT/summary.md (+ raw runs). Stops what it started, by PID.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
 done
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-for t in sipp taskset /usr/bin/python3; do command -v "$t" >/dev/null || die "$t missing (make deps)"; done
+for t in sipp taskset; do command -v "$t" >/dev/null || die "$t missing (make deps)"; done
 [ -x "$BIN" ] || die "no $BIN (make build)"
 [ "$(nproc)" -ge 2 ] || die "needs 2 CPUs"
 
@@ -56,13 +57,8 @@ trap 'exit 130' INT TERM
 cp -r "$PEERS" "$TMP/peers"; chmod -R u+w "$TMP/peers"
 (cd "$TMP/peers" && ./gen_users.py "$USERS" "$REALM" >/dev/null)
 UCSV="$TMP/peers/data/users.csv"
-mkdir -p "$TMP/stubs"
-# Debian's protoc 3.21 + grpc_python_plugin (python3-grpc-tools bundles protoc
-# 3.5, which rejects proto3 `optional`).
-protoc -I "$REPO/proto" -I /usr/include --python_out="$TMP/stubs" --grpc_python_out="$TMP/stubs" \
-  --plugin=protoc-gen-grpc_python="$(command -v grpc_python_plugin)" \
-  "$REPO/proto/switchboard/v1/registration.proto" "$REPO/proto/switchboard/v1/admin.proto"
-touch "$TMP/stubs/switchboard/__init__.py" "$TMP/stubs/switchboard/v1/__init__.py"
+LOAD="$(dirname "$BIN")/bench_watch_load"
+[ -x "$LOAD" ] || die "no $LOAD (cmake --build build --target bench_watch_load)"
 
 TOKEN="sbt_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 TOKEN_SHA=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
@@ -87,8 +83,7 @@ log "warm-up: $USERS first registrations at $RATE/s"
 "$TMP/peers/run_sipp.sh" "${C[@]}" --rate "$RATE" --calls "$USERS" --out "$TMP/warmup" >/dev/null
 
 start_watchers() {
-  taskset -c 1 /usr/bin/python3 "$HERE/watch_load.py" --server "127.0.0.1:$GPORT" --token "$TOKEN" \
-    --stubs "$TMP/stubs" --watchers "$WATCHERS" >"$1" 2>&1 &
+  taskset -c 1 "$LOAD" --server "127.0.0.1:$GPORT" --token "$TOKEN" --watchers "$WATCHERS" >"$1" 2>&1 &
   W_PID=$!
   for _ in $(seq 1 100); do grep -q '^ready' "$1" && break; sleep 0.1; done
   sleep 2  # let every stream reach the server
