@@ -21,7 +21,7 @@
 namespace registrar {
 namespace event_hub_detail {
 
-using EventPtr = std::shared_ptr<const RegistrationEvent>;
+using EventPtr = SharedEvent;
 struct Core;
 
 // A subscription's state, shared by the hub (while attached) and the
@@ -194,6 +194,14 @@ Subscription::Subscription(std::shared_ptr<State_> state) : state_(std::move(sta
 Subscription::~Subscription() { cancel(); }
 
 Subscription::State Subscription::poll(std::vector<RegistrationEvent>& out, size_t max) {
+  std::vector<SharedEvent> shared;
+  const State state = poll(shared, max);
+  out.reserve(out.size() + shared.size());
+  for (const SharedEvent& e : shared) out.push_back(*e);  // copies outside any lock
+  return state;
+}
+
+Subscription::State Subscription::poll(std::vector<SharedEvent>& out, size_t max) {
   SubState& s = *state_;
   max = std::max<size_t>(max, 1);
   const size_t start = out.size();
@@ -202,7 +210,7 @@ Subscription::State Subscription::poll(std::vector<RegistrationEvent>& out, size
   bool ended_here = false;  // by a gap or a failed read met in this poll
   while (out.size() - start < max) {
     if (!s.backlog_buffer.empty()) {
-      out.push_back(std::move(s.backlog_buffer.front()));
+      out.push_back(std::make_shared<const RegistrationEvent>(std::move(s.backlog_buffer.front())));
       s.backlog_buffer.pop_front();
       continue;
     }
@@ -213,37 +221,32 @@ Subscription::State Subscription::poll(std::vector<RegistrationEvent>& out, size
     }
   }
 
-  // 2. Then the live queue.
-  std::vector<EventPtr> taken;
-  {
-    std::lock_guard lock(s.mu);
-    if (s.ended) {
-      // Events read before a gap this poll found are still good: deliver them
-      // (the next poll reports the end). Ended by anyone else (fell behind,
-      // closed): nothing more, so that the message's resume point stays exact.
-      const bool own_end =
-          ended_here && (s.error == WatchError::kOutOfRange || s.error == WatchError::kStoreFailed);
-      if (!own_end || out.size() == start) {
-        out.resize(start);
-        return State::kEnded;
-      }
-      s.last_delivered = std::max(s.last_delivered, out.back().sequence);
-      return State::kEvents;
+  // 2. Then the live queue: the hub's shared copies, moved out under the lock.
+  std::lock_guard lock(s.mu);
+  if (s.ended) {
+    // Events read before a gap this poll found are still good: deliver them
+    // (the next poll reports the end). Ended by anyone else (fell behind,
+    // closed): nothing more, so that the message's resume point stays exact.
+    const bool own_end =
+        ended_here && (s.error == WatchError::kOutOfRange || s.error == WatchError::kStoreFailed);
+    if (!own_end || out.size() == start) {
+      out.resize(start);
+      return State::kEnded;
     }
-    if (!s.backlog && s.backlog_buffer.empty()) {
-      while (out.size() - start + taken.size() < max && !s.live.empty()) {
-        taken.push_back(std::move(s.live.front()));
-        s.live.pop_front();
-      }
-    }
-    if (out.size() == start && taken.empty()) {
-      s.waiting = true;
-      return State::kEmpty;
-    }
-    const uint64_t newest = taken.empty() ? out.back().sequence : taken.back()->sequence;
-    s.last_delivered = std::max(s.last_delivered, newest);
+    s.last_delivered = std::max(s.last_delivered, out.back()->sequence);
+    return State::kEvents;
   }
-  for (const EventPtr& e : taken) out.push_back(*e);  // copies outside the lock
+  if (!s.backlog && s.backlog_buffer.empty()) {
+    while (out.size() - start < max && !s.live.empty()) {
+      out.push_back(std::move(s.live.front()));
+      s.live.pop_front();
+    }
+  }
+  if (out.size() == start) {
+    s.waiting = true;
+    return State::kEmpty;
+  }
+  s.last_delivered = std::max(s.last_delivered, out.back()->sequence);
   return State::kEvents;
 }
 

@@ -8,6 +8,8 @@
 //   r.subscription->set_wakeup([reactor] { reactor->poke(); });
 //   std::vector<RegistrationEvent> batch;
 //   switch (r.subscription->poll(batch, 64)) { … }           // events 42, 43, … then live
+//   std::vector<SharedEvent> shared;                         // or: no copy per watcher
+//   r.subscription->poll(shared, 64);
 //
 // Gap-free resume: subscribe() takes the hub's last published sequence L under
 // its lock and attaches the subscription to the live feed in the same critical
@@ -22,6 +24,12 @@
 // (it is the observer of the one LocationService writing to that store).
 // Events with a sequence it has already published (or that were in the log
 // before it was built) are ignored.
+//
+// Shared: a live event is copied once, when the first subscriber wants it,
+// and that one immutable copy is queued for every subscriber; poll() into a
+// vector of SharedEvent hands it out as is (consumers that fan out to many
+// watchers can then key derived forms, such as an encoding, on its address).
+// Backlog events are read per subscription and shared by nobody.
 //
 // Bounded: each subscription queues at most `buffer` live events (the backlog
 // is read from the store on demand, not queued). A watcher that falls further
@@ -73,6 +81,10 @@ enum class WatchError : uint8_t {
 
 class EventHub;
 
+// One immutable event as the hub hands it out; a live event's copy is shared
+// by every subscriber it reaches.
+using SharedEvent = std::shared_ptr<const RegistrationEvent>;
+
 class Subscription {
  public:
   enum class State : uint8_t {
@@ -84,6 +96,8 @@ class Subscription {
   // sequence order, filtered. Never blocks on other watchers; may read the
   // store for the backlog.
   State poll(std::vector<RegistrationEvent>& out, size_t max);
+  // The same without copying: live events are the hub's shared copy.
+  State poll(std::vector<SharedEvent>& out, size_t max);
   // Blocks up to `timeout` for poll() to have something (for simple consumers).
   State wait_poll(std::vector<RegistrationEvent>& out, size_t max, std::chrono::milliseconds timeout);
   // Called (from the publisher's thread; must not block, nor cancel or

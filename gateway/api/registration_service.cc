@@ -99,9 +99,10 @@ grpc::ServerUnaryReactor* RegistrationService::DeleteBinding(Ctx* ctx,
       });
 }
 
-grpc::ServerWriteReactor<v1::RegistrationEvent>* RegistrationService::WatchRegistrations(
-    Ctx* ctx, const v1::WatchRegistrationsRequest* req) {
-  return new WatchReactor(watch_, ctx, *req);
+grpc::ServerWriteReactor<grpc::ByteBuffer>* RegistrationService::WatchRegistrations(
+    Ctx* ctx, const grpc::ByteBuffer* req) {
+  static const grpc::ByteBuffer kEmpty;
+  return new WatchReactor(watch_, ctx, req != nullptr ? *req : kEmpty);
 }
 
 grpc::Status RegistrationService::find_binding(std::string_view name, registrar::Binding& out) {

@@ -26,7 +26,17 @@
 
 namespace switchboard::api {
 
-class RegistrationService final : public ::switchboard::v1::RegistrationService::CallbackService {
+// WatchRegistrations is a raw callback method (grpc::ByteBuffer in and out,
+// the same messages on the wire): its streams write events serialized once
+// for all of them (watch_reactor.h).
+using RegistrationServiceGenerated = ::switchboard::v1::RegistrationService;
+using RegistrationServiceBase = RegistrationServiceGenerated::WithCallbackMethod_ListBindings<
+    RegistrationServiceGenerated::WithCallbackMethod_GetBinding<
+        RegistrationServiceGenerated::WithCallbackMethod_DeleteBinding<
+            RegistrationServiceGenerated::WithRawCallbackMethod_WatchRegistrations<
+                RegistrationServiceGenerated::Service>>>>;
+
+class RegistrationService final : public RegistrationServiceBase {
  public:
   // Every dependency (those in `watch` included) must outlive the service.
   RegistrationService(registrar::CredentialStore& credentials, registrar::LocationService& location,
@@ -40,8 +50,8 @@ class RegistrationService final : public ::switchboard::v1::RegistrationService:
                                        ::switchboard::v1::Binding*) override;
   grpc::ServerUnaryReactor* DeleteBinding(Ctx*, const ::switchboard::v1::DeleteBindingRequest*,
                                           google::protobuf::Empty*) override;
-  grpc::ServerWriteReactor<::switchboard::v1::RegistrationEvent>* WatchRegistrations(
-      Ctx*, const ::switchboard::v1::WatchRegistrationsRequest*) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchRegistrations(
+      Ctx*, const grpc::ByteBuffer* request) override;
 
  private:
   grpc::Status list_bindings(const ::switchboard::v1::ListBindingsRequest&,

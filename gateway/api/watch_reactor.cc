@@ -1,12 +1,15 @@
 // gateway/api/watch_reactor.cc — see watch_reactor.h.
 #include "gateway/api/watch_reactor.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
+
 #include <utility>
 #include <vector>
 
 #include "gateway/api/convert.h"
 #include "gateway/api/resource_names.h"
 #include "gateway/api/status.h"
+#include "gateway/api/watch_encoding.h"
 
 namespace switchboard::api {
 namespace {
@@ -47,17 +50,26 @@ grpc::Status out_of_range(uint64_t since, uint64_t oldest, uint64_t newest) {
 }  // namespace
 
 WatchReactor::WatchReactor(const WatchDeps& deps, grpc::CallbackServerContext* context,
-                           const v1::WatchRegistrationsRequest& request)
+                           const grpc::ByteBuffer& request)
     : deps_(deps), handle_(std::make_shared<WatchHandle>(this)) {
   if (grpc::Status s = start(*context, request); !s.ok()) finish_now(std::move(s));
 }
 
 grpc::Status WatchReactor::start(grpc::CallbackServerContext& context,
-                                 const v1::WatchRegistrationsRequest& request) {
+                                 const grpc::ByteBuffer& raw_request) {
   Caller caller;
   if (grpc::Status s = deps_.auth.authorize(context, Role::kRead, kMethod, &caller); !s.ok())
     return s;
   token_name_ = caller.token_name;
+
+  v1::WatchRegistrationsRequest request;
+  {
+    grpc::ByteBuffer copy(raw_request);  // a reference to the same slices; parsing consumes it
+    grpc::ProtoBufferReader reader(&copy);
+    if (!reader.status().ok() || !request.ParseFromZeroCopyStream(&reader))
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "the request is not a switchboard.v1.WatchRegistrationsRequest");
+  }
 
   registrar::EventFilter filter;
   std::vector<FieldViolation> bad;
@@ -125,7 +137,7 @@ grpc::Status WatchReactor::start(grpc::CallbackServerContext& context,
                        {{"token", token_name_},
                         {"realm", filter.realm.empty() ? "*" : filter.realm},
                         {"since", filter.since ? std::to_string(*filter.since) : "live"}});
-  pump();
+  drive();
   return grpc::Status::OK;
 }
 
@@ -140,13 +152,19 @@ void WatchReactor::finish_now(grpc::Status status) {
 }
 
 void WatchReactor::OnWriteDone(bool ok) {
+  background_priority();  // this gRPC thread now runs watch writes: the registrar comes first
+  bool wait_for_pass;
   {
     std::lock_guard lock(mu_);
     writing_ = false;
     if (!ok) cancelled_ = true;  // the stream broke: the client is gone
+    // A flushed burst that had caught up: the next one starts in a pass of
+    // WatchStreams (the subscription's wakeup is armed), together with
+    // whatever arrives until then. Anything else goes on at once.
+    wait_for_pass = flushed_ && caught_up_ && !cancelled_ && !closing_ && !ended_;
   }
   if (ok) ++deps_.counters.events_sent;
-  pump();
+  if (!wait_for_pass) drive();
 }
 
 void WatchReactor::OnCancel() {
@@ -154,7 +172,7 @@ void WatchReactor::OnCancel() {
     std::lock_guard lock(mu_);
     cancelled_ = true;
   }
-  pump();
+  drive();
 }
 
 void WatchReactor::close() {
@@ -162,7 +180,7 @@ void WatchReactor::close() {
     std::lock_guard lock(mu_);
     closing_ = true;
   }
-  pump();
+  drive();
 }
 
 void WatchReactor::OnDone() {
@@ -204,6 +222,14 @@ grpc::Status WatchReactor::end_status() const {
 }
 
 void WatchReactor::pump() {
+  {
+    std::lock_guard lock(mu_);
+    caught_up_ = false;  // woken: something arrived since the last empty poll
+  }
+  drive();
+}
+
+void WatchReactor::drive() {
   std::unique_lock lock(mu_);
   if (pumping_) {
     again_ = true;  // the one inside polls once more before it leaves
@@ -241,30 +267,56 @@ void WatchReactor::pump() {
       Finish(std::move(status));
       return;
     }
-    if (pending_.empty()) {
+    if (!ended_ && (pending_.empty() || (pending_.size() == 1 && burst_ < kPollBatch))) {
+      // Refill before the queue runs dry, so that a write knows whether
+      // another follows it (the buffer hint below); a burst stops refilling
+      // after kPollBatch events, so that it is flushed.
       again_ = false;
       lock.unlock();
-      std::vector<registrar::RegistrationEvent> batch;
-      registrar::Subscription::State state = subscription_->poll(batch, kPollBatch);
+      batch_.clear();
+      registrar::Subscription::State state = subscription_->poll(batch_, kPollBatch);
       lock.lock();
-      for (auto& e : batch) pending_.push_back(std::move(e));
+      for (auto& e : batch_) pending_.push_back(std::move(e));
+      // Caught up unless woken meanwhile (then again_ is set: poll once more).
+      caught_up_ = state == registrar::Subscription::State::kEmpty && !again_;
       if (state == registrar::Subscription::State::kEnded) {
         ended_ = true;
         end_error_ = subscription_->error();
         end_message_ = subscription_->message();
       }
-      if (state == registrar::Subscription::State::kEmpty && pending_.empty() && !again_)
-        break;  // the subscription's wakeup brings us back
-      continue;
+      if (pending_.empty()) {
+        if (state == registrar::Subscription::State::kEmpty && !again_)
+          break;  // the subscription's wakeup brings us back
+        continue;
+      }
     }
-    const registrar::RegistrationEvent& e = pending_.front();
-    out_ = to_proto(e, last_sequence_);
-    if (e.type != registrar::RegistrationEventType::kAuthFailed && e.sequence != 0)
-      last_sequence_ = e.sequence;
+    registrar::SharedEvent e = std::move(pending_.front());
     pending_.pop_front();
+    grpc::WriteOptions options;
+    // More to write right after this one: let gRPC hold this message until
+    // then. The last one taken goes without the hint and flushes them all.
+    flushed_ = pending_.empty();
+    if (flushed_) {
+      burst_ = 0;
+    } else {
+      options.set_buffer_hint();
+      ++burst_;
+    }
+    const uint64_t auth_failed_sequence = last_sequence_;
+    if (e->type != registrar::RegistrationEventType::kAuthFailed && e->sequence != 0)
+      last_sequence_ = e->sequence;
     writing_ = true;
     lock.unlock();
-    StartWrite(&out_);
+    // Encoded once for every stream (outside our lock: a miss converts and
+    // serializes). An AUTH_FAILED event without a stored sequence before it
+    // carries this stream's own resume point instead.
+    if (e->type == registrar::RegistrationEventType::kAuthFailed && e->sequence == 0) {
+      out_ = encode_event(*e, auth_failed_sequence);
+    } else {
+      out_ = deps_.streams.encoded().get(e);
+    }
+    e.reset();
+    StartWrite(out_.get(), options);
     lock.lock();
   }
   pumping_ = false;

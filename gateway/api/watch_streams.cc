@@ -1,7 +1,12 @@
 // gateway/api/watch_streams.cc — see watch_streams.h.
 #include "gateway/api/watch_streams.h"
 
-#include <vector>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <iterator>
+#include <utility>
 
 namespace switchboard::api {
 
@@ -46,7 +51,15 @@ void WatchHandle::done() {
   if (destroy != nullptr) destroy->destroy();
 }
 
-WatchStreams::WatchStreams() : thread_([this] { run(); }) {}
+void background_priority() {
+  thread_local bool lowered = false;
+  if (lowered) return;
+  lowered = true;
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);  // this thread only (Linux)
+}
+
+WatchStreams::WatchStreams(std::chrono::microseconds pass_interval)
+    : pass_interval_(pass_interval), thread_([this] { run(); }) {}
 
 WatchStreams::~WatchStreams() {
   {
@@ -78,6 +91,7 @@ void WatchStreams::wake(const std::shared_ptr<WatchHandle>& handle) {
     if (stop_ || handle->queued_) return;
     handle->queued_ = true;
     queue_.push_back(handle);
+    if (!std::exchange(sleeping_, false)) return;  // awake: it takes the queue before sleeping
   }
   cv_.notify_one();
 }
@@ -99,20 +113,31 @@ bool WatchStreams::wait_idle(std::chrono::steady_clock::time_point deadline) {
 
 WatchStreamStats WatchStreams::stats() const {
   std::lock_guard lock(mu_);
-  return WatchStreamStats{started_, live_.size()};
+  return WatchStreamStats{started_, live_.size(), encoded_.stats()};
 }
 
 void WatchStreams::run() {
+  pthread_setname_np(pthread_self(), "watch-pump");
+  background_priority();
+  std::vector<std::shared_ptr<WatchHandle>> batch;
+  auto last_pass = std::chrono::steady_clock::now() - pass_interval_;
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    while (!stop_ && queue_.empty()) {
+      sleeping_ = true;
+      cv_.wait(lock);
+    }
+    sleeping_ = false;
     if (stop_) return;
-    std::shared_ptr<WatchHandle> handle = std::move(queue_.front());
-    queue_.pop_front();
-    handle->queued_ = false;
+    // At most one pass per interval: what arrives meanwhile joins this one.
+    if (cv_.wait_until(lock, last_pass + pass_interval_, [this] { return stop_; })) return;
+    last_pass = std::chrono::steady_clock::now();
+    batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+    queue_.clear();
+    for (const auto& handle : batch) handle->queued_ = false;
     lock.unlock();
-    handle->pump();
-    handle.reset();  // may be the last reference: drop it outside the lock
+    for (const auto& handle : batch) handle->pump();
+    batch.clear();  // may drop last references: outside the lock
     lock.lock();
   }
 }

@@ -1,6 +1,7 @@
 // gateway/api/watch_streams.h — every live WatchRegistrations stream: their
 // lifetimes against wakeups from the EventHub, the thread that pumps them
-// when events arrive, and ending them all at shutdown.
+// when events arrive, the encoded events they share, and ending them all at
+// shutdown.
 //
 // Why a handle: a stream (a gRPC ServerWriteReactor) is deleted in OnDone,
 // while the EventHub may be calling its wakeup on the publisher's thread at
@@ -9,9 +10,26 @@
 // while someone is inside is deleted by the last one to leave.
 //
 // Why a thread: wakeups come from the store's commit path, which must never
-// wait for watchers. A wakeup only queues the handle (a mutex, a push, a
-// notify); one pump thread then converts and starts the writes for every
-// woken stream, and gRPC's own threads continue them from OnWriteDone.
+// wait for watchers. A wakeup only queues the handle (a mutex and a push; the
+// pump thread is notified only when it sleeps, so one event reaching 100
+// idle streams costs one notification); the pump thread then takes every
+// queued stream in one pass and starts their writes, and gRPC's own threads
+// continue them from OnWriteDone.
+//
+// Why passes: the CPU a delivery costs is mostly per flush, not per event (a
+// sendmsg on the stream's connection, the client's WINDOW_UPDATE that
+// answers it, the thread switches around both). A pass starts at most once
+// per `pass_interval`, so a stream that has caught up writes everything that
+// arrived since its last pass in one burst (one flush) instead of one flush
+// per event: under load events wait up to `pass_interval`; after an idle
+// interval the first one goes at once. A stream that is behind (backlog, or
+// a burst cut at its size limit) does not wait for passes.
+//
+// Why low priority: the registrar comes first. The pump thread, and every
+// gRPC thread that runs a watch write's completion, run at nice 19
+// (background_priority()): on a busy core, watchers get what the registrar
+// leaves; if that is not enough they fall behind and are ended
+// (RESOURCE_EXHAUSTED), and the registrar's throughput does not change.
 //
 //   auto handle = std::make_shared<WatchHandle>(stream);
 //   if (!streams.add(handle)) … end the stream at once (shutting down)
@@ -32,6 +50,9 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
+
+#include "gateway/api/watch_encoding.h"
 
 namespace switchboard::api {
 
@@ -76,13 +97,20 @@ class WatchHandle {
 };
 
 struct WatchStreamStats {
-  uint64_t started = 0;  // streams registered
-  uint64_t active = 0;   // registered and not yet done
+  uint64_t started = 0;        // streams registered
+  uint64_t active = 0;         // registered and not yet done
+  EncodedEventStats encoding;  // events serialized, and writes that reused one
 };
+
+// Lowers the calling thread's CPU priority to nice 19 (the first time a
+// thread calls it; best effort).
+void background_priority();
 
 class WatchStreams {
  public:
-  WatchStreams();
+  static constexpr std::chrono::microseconds kDefaultPassInterval{10'000};
+
+  explicit WatchStreams(std::chrono::microseconds pass_interval = kDefaultPassInterval);
   ~WatchStreams();  // stops the pump thread; REQUIRES: no stream left (wait_idle)
   WatchStreams(const WatchStreams&) = delete;
   WatchStreams& operator=(const WatchStreams&) = delete;
@@ -93,8 +121,8 @@ class WatchStreams {
   // From the stream's OnDone, before handle->done().
   void remove(const WatchHandle* handle);
 
-  // Never blocks on streams: queues the handle for the pump thread (once,
-  // however often it is woken before being pumped).
+  // Never blocks on streams: queues the handle for the pump thread's next
+  // pass (once, however often it is woken before being pumped).
   void wake(const std::shared_ptr<WatchHandle>& handle);
 
   // Refuses new streams and closes every live one (UNAVAILABLE). Returns at once.
@@ -103,6 +131,9 @@ class WatchStreams {
   bool wait_idle(std::chrono::steady_clock::time_point deadline);
 
   WatchStreamStats stats() const;
+
+  // The serialized events every stream writes (each encoded once).
+  EncodedEvents& encoded() { return encoded_; }
 
  private:
   void run();
@@ -114,7 +145,10 @@ class WatchStreams {
   std::map<const WatchHandle*, std::shared_ptr<WatchHandle>> live_;
   bool closing_ = false;
   bool stop_ = false;
+  bool sleeping_ = false;  // the pump thread waits on cv_: the next wake() notifies it
+  const std::chrono::microseconds pass_interval_;
   uint64_t started_ = 0;
+  EncodedEvents encoded_;
   std::thread thread_;  // last: started once the rest is ready
 };
 

@@ -2,7 +2,9 @@
 // with since_sequence (no gap, no duplicate), OUT_OF_RANGE for a trimmed or
 // future sequence, a stalled watcher ended with RESOURCE_EXHAUSTED while the
 // publisher keeps going, client cancellation mid-stream, and 100 concurrent
-// watchers receiving the same events, all without leaking a stream.
+// watchers receiving the same events, all without leaking a stream. Batched
+// delivery: a lone event is never left in a buffer, bursts arrive whole and
+// in order, and each event is serialized once for every watcher.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -18,6 +20,7 @@ using testing::ElementsAre;
 using testing::ElementsAreArray;
 using testing::HasSubstr;
 using Type = v1::RegistrationEvent;
+using switchboard::api::EncodedEventStats;
 
 class WatchApi : public ApiTest {
  protected:
@@ -356,6 +359,58 @@ TEST_F(WatchApi, HundredWatchersReceiveTheSameEvents) {
     w.reader->Finish();
   }
   EXPECT_TRUE(eventually([&] { return server->watch_streams().active == 0; }));
+}
+
+// Verifies each event arrives on its own, with nothing published after it: the last
+// event of a burst is flushed, never left waiting in gRPC's buffer for a next one.
+TEST_F(WatchApi, LoneEventsArriveWithoutAFollowingOne) {
+  std::vector<Watch> watchers;
+  for (int i = 0; i < 3; ++i) watchers.push_back(watch());
+  for (int round = 0; round < 10; ++round) {
+    const uint64_t sequence = publish(1, "lone" + std::to_string(round));
+    for (Watch& w : watchers) {
+      std::vector<v1::RegistrationEvent> got = read(w, 1);
+      ASSERT_EQ(got.size(), 1u);
+      EXPECT_EQ(got[0].sequence(), sequence);
+    }
+  }
+  for (Watch& w : watchers) w.context->TryCancel();
+}
+
+// Verifies bursts (more events than one poll takes, published while the watchers
+// write) arrive whole and in order on every watcher, live and resumed from the log.
+TEST_F(WatchApi, BurstsArriveWholeAndInOrder) {
+  const uint64_t before = hub->last_sequence();
+  std::vector<Watch> watchers;
+  for (int i = 0; i < 5; ++i) watchers.push_back(watch());
+  watchers.push_back(watch(before));
+  std::thread publisher([&] { publish(300, "burst"); });
+  std::vector<uint64_t> want;
+  for (uint64_t s = before + 1; s <= before + 300; ++s) want.push_back(s);
+  for (Watch& w : watchers) EXPECT_EQ(sequences(read(w, want.size())), want);
+  publisher.join();
+  // Then a lone one: the burst's end flushed, this one is flushed too.
+  const uint64_t last = publish(1, "after");
+  for (Watch& w : watchers) EXPECT_EQ(sequences(read(w, 1)), std::vector<uint64_t>{last});
+  for (Watch& w : watchers) w.context->TryCancel();
+}
+
+// Verifies an event is converted and serialized once, not once per watcher.
+TEST_F(WatchApi, EachEventIsEncodedOnceForAllWatchers) {
+  std::vector<Watch> watchers;
+  for (int i = 0; i < 10; ++i) watchers.push_back(watch());
+  const EncodedEventStats before = server->watch_streams().encoding;
+  const uint64_t last = publish(20, "shared");
+  for (Watch& w : watchers) EXPECT_EQ(read(w, 20).back().sequence(), last);
+  const EncodedEventStats after = server->watch_streams().encoding;
+  const uint64_t encoded = after.encoded - before.encoded;
+  const uint64_t reused = after.reused - before.reused;
+  EXPECT_EQ(encoded + reused, 10u * 20u) << "one encoding per write";
+  EXPECT_GE(encoded, 20u);
+  // Two streams missing the same event at the same moment may both encode it; far
+  // fewer than one per watcher either way.
+  EXPECT_LE(encoded, 40u);
+  for (Watch& w : watchers) w.context->TryCancel();
 }
 
 class LimitedWatchApi : public WatchApi {

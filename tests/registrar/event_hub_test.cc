@@ -1,7 +1,8 @@
 // EventHub (registrar/event_hub.h): live fan-out, gap-free resume from the
 // store's log (also while events keep coming, and across a restart),
 // OUT_OF_RANGE, bounded queues, filters, live-only AUTH_FAILED events,
-// watcher limits, wakeups and shutdown.
+// watcher limits, wakeups and shutdown; polling shared events (one copy of a
+// live event for every subscriber).
 #include "registrar/event_hub.h"
 
 #include <gmock/gmock.h>
@@ -300,6 +301,50 @@ TEST(EventHub, FellBehindWithATinyBuffer) {
   SubscribeResult again = hub.subscribe(after(r.subscription->last_sequence()));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(drain(*again.subscription), range(6, 10));
+}
+
+// Verifies poll() into SharedEvents hands every subscriber the same copy of a live event
+// (backlog events are the subscription's own), with the copying poll's order, resume
+// point and end.
+TEST(EventHub, SharedPollHandsOutOneCopyPerLiveEvent) {
+  MemoryBindingStore store;
+  EventHub hub(store, {.buffer = 4, .max_subscriptions = 10, .backlog_chunk = 2});
+  Publisher pub(store, hub);
+  pub.publish_n(3);
+  SubscribeResult a = hub.subscribe({});
+  SubscribeResult b = hub.subscribe(after(1));
+  SubscribeResult copying = hub.subscribe({});
+  ASSERT_TRUE(a.ok() && b.ok() && copying.ok());
+  pub.publish_n(2);  // 4, 5
+
+  std::vector<SharedEvent> from_a, from_b;
+  EXPECT_EQ(a.subscription->poll(from_a, 10), State::kEvents);
+  while (b.subscription->poll(from_b, 1) == State::kEvents) {
+  }
+  std::vector<uint64_t> seq_a, seq_b;
+  for (const SharedEvent& e : from_a) seq_a.push_back(e->sequence);
+  for (const SharedEvent& e : from_b) seq_b.push_back(e->sequence);
+  EXPECT_EQ(seq_a, range(4, 5));
+  EXPECT_EQ(seq_b, range(2, 5)) << "backlog 2, 3 from the log, then live 4, 5";
+  ASSERT_EQ(from_b.size(), 4u);
+  EXPECT_EQ(from_a[0].get(), from_b[2].get()) << "one copy of live event 4 for both";
+  EXPECT_EQ(from_a[1].get(), from_b[3].get());
+  EXPECT_EQ(a.subscription->last_sequence(), 5u);
+  EXPECT_EQ(b.subscription->last_sequence(), 5u);
+  std::vector<RegistrationEvent> copies;
+  EXPECT_EQ(copying.subscription->poll(copies, 10), State::kEvents);
+  ASSERT_EQ(copies.size(), 2u);
+  EXPECT_EQ(copies[0], *from_a[0]) << "the copying poll delivers the same event";
+
+  // Appends after what `out` already holds; ends like the copying poll.
+  std::vector<SharedEvent> more = from_a;
+  EXPECT_EQ(a.subscription->poll(more, 10), State::kEmpty);
+  EXPECT_EQ(more.size(), 2u);
+  pub.publish_n(5);  // 6..10: one more than the buffer
+  EXPECT_EQ(a.subscription->poll(more, 10), State::kEnded);
+  EXPECT_EQ(more.size(), 2u) << "nothing appended once ended";
+  EXPECT_EQ(a.subscription->error(), WatchError::kFellBehind);
+  EXPECT_EQ(a.subscription->last_sequence(), 5u);
 }
 
 // Verifies a resume point survives a restart: a new hub on the reopened SQLite store
