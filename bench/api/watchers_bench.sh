@@ -83,7 +83,8 @@ log "warm-up: $USERS first registrations at $RATE/s"
 "$TMP/peers/run_sipp.sh" "${C[@]}" --rate "$RATE" --calls "$USERS" --out "$TMP/warmup" >/dev/null
 
 start_watchers() {
-  taskset -c 1 "$LOAD" --server "127.0.0.1:$GPORT" --token "$TOKEN" --watchers "$WATCHERS" >"$1" 2>&1 &
+  # nice: the load must not starve sipp (same CPU) and show up as lost flows.
+  nice -n 19 taskset -c 1 "$LOAD" --server "127.0.0.1:$GPORT" --token "$TOKEN" --watchers "$WATCHERS" >"$1" 2>&1 &
   W_PID=$!
   for _ in $(seq 1 100); do grep -q '^ready' "$1" && break; sleep 0.1; done
   sleep 2  # let every stream reach the server
