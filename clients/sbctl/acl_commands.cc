@@ -78,10 +78,7 @@ int acl_delete(Session& session, Args& args) {
   google::protobuf::Empty empty;
   grpc::Status status = stub->DeleteAclEntry(session.context().get(), request, &empty);
   if (!status.ok()) return report_rpc_error(status);
-  if (session.json())
-    print_json(empty);
-  else
-    std::cout << "deleted " << request.name() << "\n";
+  print_deleted(session.json(), request.name());
   return kExitOk;
 }
 

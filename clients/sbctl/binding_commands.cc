@@ -100,10 +100,7 @@ int binding_delete(Session& session, Args& args) {
   google::protobuf::Empty empty;
   grpc::Status status = stub->DeleteBinding(session.context().get(), request, &empty);
   if (!status.ok()) return report_rpc_error(status);
-  if (session.json())
-    print_json(empty);
-  else
-    std::cout << "deleted " << request.name() << "\n";
+  print_deleted(session.json(), request.name());
   return kExitOk;
 }
 

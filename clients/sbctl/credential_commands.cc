@@ -186,10 +186,7 @@ int credential_delete(Session& session, Args& args) {
   google::protobuf::Empty empty;
   grpc::Status status = stub->DeleteCredential(session.context().get(), request, &empty);
   if (!status.ok()) return report_rpc_error(status);
-  if (session.json())
-    print_json(empty);
-  else
-    std::cout << "deleted " << request.name() << "\n";
+  print_deleted(session.json(), request.name());
   return kExitOk;
 }
 

@@ -1,5 +1,6 @@
 #include "clients/sbctl/output.h"
 
+#include <google/protobuf/empty.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
@@ -77,6 +78,13 @@ std::string to_json(const google::protobuf::Message& message) {
 
 void print_json(const google::protobuf::Message& message) {
   std::cout << to_json(message) << std::endl;
+}
+
+void print_deleted(bool json, std::string_view name) {
+  if (json)
+    print_json(google::protobuf::Empty());
+  else
+    std::cout << "deleted " << name << "\n";
 }
 
 std::string format_time(const google::protobuf::Timestamp& time) {

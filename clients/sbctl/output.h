@@ -48,6 +48,8 @@ void print_fields(std::ostream& out,
 std::string to_json(const google::protobuf::Message& message);
 // to_json() plus a newline on stdout, flushed (watchers read line by line).
 void print_json(const google::protobuf::Message& message);
+// What a Delete* command prints: "{}" (the Empty reply) with --json, else "deleted NAME".
+void print_deleted(bool json, std::string_view name);
 
 // "2026-11-26T10:00:00Z" (UTC, whole seconds); "-" when unset.
 std::string format_time(const google::protobuf::Timestamp& time);

@@ -203,10 +203,7 @@ int realm_delete(Session& session, Args& args) {
   google::protobuf::Empty empty;
   grpc::Status status = stub->DeleteRealm(session.context().get(), request, &empty);
   if (!status.ok()) return report_rpc_error(status);
-  if (session.json())
-    print_json(empty);
-  else
-    std::cout << "deleted " << request.name() << "\n";
+  print_deleted(session.json(), request.name());
   return kExitOk;
 }
 
