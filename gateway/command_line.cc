@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 
+#include <boost/asio/ip/address.hpp>
+
 #include <cctype>
 #include <cstdint>
 #include <optional>
@@ -52,6 +54,30 @@ std::optional<std::string> parse_grpc_listen(std::string_view text, std::string*
   return std::string(text);
 }
 
+std::optional<std::string> parse_metrics_listen(std::string_view text, std::string* why) {
+  auto fail = [&](std::string what) -> std::optional<std::string> {
+    if (why) *why = std::move(what);
+    return std::nullopt;
+  };
+  if (text.empty() || text == "off") return std::string();
+  const std::string expected = "expected IP:PORT (e.g. 127.0.0.1:9090, [::1]:9090, 0.0.0.0:9090) or off, got \"" +
+                               std::string(text) + "\"";
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return fail(expected);
+  std::string_view host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return fail(expected);
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return fail(expected);
+  }
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(std::string(host), ec);
+  if (ec) return fail(expected);
+  if (!parse_number(text.substr(colon + 1), 0, 65535)) return fail(expected);
+  return std::string(text);
+}
+
 std::string usage(std::string_view program) {
   std::string p(program);
   return "Usage: " + p + " [OPTIONS]\n"
@@ -92,6 +118,12 @@ std::string usage(std::string_view program) {
          "                        Default: 127.0.0.1:50051. Tokens: api.tokens in the file,\n"
          "                        else DATA_DIR/api_tokens.yaml (created on the first start,\n"
          "                        which prints a new admin token once). See docs/api.md.\n"
+         "  --metrics-listen IP:PORT\n"
+         "                        Prometheus /metrics, /healthz and /readyz over HTTP\n"
+         "                        (docs/metrics.md); \"off\" disables them.\n"
+         "                        Env: SWITCHBOARD_METRICS_LISTEN. Default: off.\n"
+         "  --print-config        print the effective configuration (file, environment\n"
+         "                        and flags merged; secrets masked) as YAML and exit.\n"
          "  --help                print this help and exit.\n"
          "  --version             print the version and exit.\n"
          "\n"
@@ -101,7 +133,11 @@ std::string usage(std::string_view program) {
          "                        one a random secret is generated at start (logged as a\n"
          "                        warning): nonces then do not survive a restart.\n"
          "\n"
-         "SIGINT or SIGTERM stops the server cleanly (exit 0). Exit status 1: the server\n"
+         "SIGTERM or SIGINT drains, then stops (exit 0): readiness goes false, new REGISTERs\n"
+         "and INVITEs get 503 with Retry-After, calls in progress may end within\n"
+         "shutdown.grace_period; a second signal stops at once. SIGHUP reloads the log\n"
+         "level, the realms and users of the file and the API tokens (docs/metrics.md).\n"
+         "Exit status 1: the server\n"
          "could not start (a listen address could not be bound, the data directory or a\n"
          "store could not be opened); 2: bad command line, environment or configuration.\n";
 }
@@ -119,6 +155,10 @@ bool parse_command_line(std::span<const std::string_view> args, CommandLine& out
       out.version = true;
       continue;
     }
+    if (arg == "--print-config") {
+      out.print_config = true;
+      continue;
+    }
     if (arg.substr(0, 2) != "--") {
       error = "unexpected argument \"" + std::string(arg) + "\"";
       return false;
@@ -133,7 +173,7 @@ bool parse_command_line(std::span<const std::string_view> args, CommandLine& out
     const bool known = name == "--config" || name == "--sip-listen" || name == "--data-dir" ||
                        name == "--threads" || name == "--log-level" ||
                        name == "--tcp-idle-timeout" || name == "--tcp-max-connections" ||
-                       name == "--grpc-listen";
+                       name == "--grpc-listen" || name == "--metrics-listen";
     if (!known) {
       error = "unknown option \"" + std::string(name) + "\"";
       return false;
@@ -203,6 +243,14 @@ bool parse_command_line(std::span<const std::string_view> args, CommandLine& out
         return false;
       }
       out.grpc_listen = std::move(*listen);
+    } else if (name == "--metrics-listen") {
+      std::string why;
+      auto listen = parse_metrics_listen(value, &why);
+      if (!listen) {
+        error = "--metrics-listen: " + why;
+        return false;
+      }
+      out.metrics_listen = std::move(*listen);
     }
   }
   return true;

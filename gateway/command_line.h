@@ -3,7 +3,8 @@
 //   switchboard [--config FILE] [--sip-listen udp:HOST:PORT|tcp:HOST:PORT]...
 //               [--data-dir DIR] [--threads N] [--log-level debug|info|warn|error]
 //               [--tcp-idle-timeout SECONDS] [--tcp-max-connections N]
-//               [--grpc-listen HOST:PORT|off] [--help] [--version]
+//               [--grpc-listen HOST:PORT|off] [--metrics-listen IP:PORT|off]
+//               [--print-config] [--help] [--version]
 //
 // Both "--flag value" and "--flag=value" work. Parsing is separate from main()
 // so tests can check every error message without starting a process.
@@ -44,6 +45,11 @@ std::optional<uint64_t> parse_number(std::string_view s, uint64_t min, uint64_t 
 // with `why` set, for anything else.
 std::optional<std::string> parse_grpc_listen(std::string_view text, std::string* why);
 
+// The metrics endpoint's listen address: "IP:PORT" with an IPv4 address or a
+// bracketed IPv6 address (no host names: it is bound as given), port 0-65535.
+// "off" or "" gives "" (no endpoint). nullopt, with `why`, for anything else.
+std::optional<std::string> parse_metrics_listen(std::string_view text, std::string* why);
+
 struct CommandLine {
   std::optional<std::string> config_file;             // --config
   std::vector<sip::transport::ListenAddress> listen;  // --sip-listen, in order; empty: not given
@@ -53,6 +59,8 @@ struct CommandLine {
   std::optional<std::chrono::seconds> tcp_idle_timeout;
   std::optional<size_t> tcp_max_connections;
   std::optional<std::string> grpc_listen;  // --grpc-listen; "" = off
+  std::optional<std::string> metrics_listen;  // --metrics-listen; "" = off
+  bool print_config = false;  // --print-config: print the effective configuration and exit
   bool help = false;
   bool version = false;
 };

@@ -489,11 +489,50 @@ void parse_events(const Reader& r, const YAML::Node& events, Config& c) {
     c.events.max_watchers = size_t(r.number(n, "events.max_watchers", 1, 100'000));
 }
 
+void parse_calls(const Reader& r, const YAML::Node& calls, Config& c) {
+  r.expect_keys(calls, "calls",
+                {"max_calls", "rate_per_token", "burst_per_token", "inbound_ring_timeout",
+                 "ended_retention", "max_ended", "watcher_buffer", "max_watchers"});
+  if (auto n = calls["max_calls"])
+    c.calls.max_calls = size_t(r.number(n, "calls.max_calls", 1, 1'000'000));
+  if (auto n = calls["rate_per_token"])
+    c.calls.rate_per_token = uint32_t(r.number(n, "calls.rate_per_token", 1, 100'000));
+  if (auto n = calls["burst_per_token"])
+    c.calls.burst_per_token = uint32_t(r.number(n, "calls.burst_per_token", 1, 1'000'000));
+  if (auto n = calls["inbound_ring_timeout"])
+    c.calls.inbound_ring_timeout =
+        std::chrono::seconds(r.number(n, "calls.inbound_ring_timeout", 1, 600));
+  if (auto n = calls["ended_retention"])
+    c.calls.ended_retention = std::chrono::seconds(r.number(n, "calls.ended_retention", 0, 86'400));
+  if (auto n = calls["max_ended"])
+    c.calls.max_ended = size_t(r.number(n, "calls.max_ended", 0, 1'000'000));
+  if (auto n = calls["watcher_buffer"])
+    c.calls.watcher_buffer = size_t(r.number(n, "calls.watcher_buffer", 1, 1'000'000));
+  if (auto n = calls["max_watchers"])
+    c.calls.max_watchers = size_t(r.number(n, "calls.max_watchers", 1, 100'000));
+}
+
+void parse_metrics(const Reader& r, const YAML::Node& metrics, Config& c) {
+  r.expect_keys(metrics, "metrics", {"listen"});
+  if (auto n = metrics["listen"]) {
+    std::string why;
+    auto listen = parse_metrics_listen(n.IsNull() ? "" : r.scalar(n, "metrics.listen"), &why);
+    if (!listen) r.fail(n, "metrics.listen", why);
+    c.metrics.listen = *listen;
+  }
+}
+
+void parse_shutdown(const Reader& r, const YAML::Node& shutdown, Config& c) {
+  r.expect_keys(shutdown, "shutdown", {"grace_period"});
+  if (auto n = shutdown["grace_period"])
+    c.shutdown.grace_period = std::chrono::seconds(r.number(n, "shutdown.grace_period", 0, 3600));
+}
+
 void parse_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (root.IsNull()) return;  // an empty file: all defaults
   r.expect_keys(root, "",
                 {"sip", "data_dir", "realms", "nonce", "store", "log_level", "threads",
-                 "auth_throttle", "grpc", "api", "events"});
+                 "auth_throttle", "grpc", "api", "events", "calls", "metrics", "shutdown"});
   if (auto n = root["sip"]) parse_sip(r, n, c);
   if (auto n = root["data_dir"]) {
     c.data_dir = r.scalar(n, "data_dir");
@@ -512,6 +551,9 @@ void parse_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (auto n = root["grpc"]) parse_grpc(r, n, c);
   if (auto n = root["api"]) c.api_tokens = parse_tokens(r, n);
   if (auto n = root["events"]) parse_events(r, n, c);
+  if (auto n = root["calls"]) parse_calls(r, n, c);
+  if (auto n = root["metrics"]) parse_metrics(r, n, c);
+  if (auto n = root["shutdown"]) parse_shutdown(r, n, c);
   if (auto n = root["realms"]) {
     if (!n.IsSequence()) r.fail(n, "realms", "expected a list of realms");
     std::set<std::string> names;
@@ -598,6 +640,12 @@ void apply_environment(const Environment& env, Config& c) {
     if (!listen) bad(kEnvGrpcListen, why);
     c.grpc.listen = *listen;
   }
+  if (auto v = get(kEnvMetricsListen)) {
+    std::string why;
+    auto listen = parse_metrics_listen(*v, &why);
+    if (!listen) bad(kEnvMetricsListen, why);
+    c.metrics.listen = *listen;
+  }
   if (auto v = get(kEnvNonceSecret)) {
     registrar::SeededRandom unused(0);
     auto check = registrar::resolve_nonce_secret(std::nullopt, *v, unused);
@@ -615,6 +663,7 @@ void apply_flags(const CommandLine& cli, Config& c) {
   if (cli.tcp_idle_timeout) c.tcp_idle_timeout = *cli.tcp_idle_timeout;
   if (cli.tcp_max_connections) c.tcp_max_connections = *cli.tcp_max_connections;
   if (cli.grpc_listen) c.grpc.listen = *cli.grpc_listen;
+  if (cli.metrics_listen) c.metrics.listen = *cli.metrics_listen;
 }
 
 void apply_defaults(Config& c) {

@@ -133,6 +133,29 @@ struct EventsConfig {
   size_t max_watchers = 1000;              // WatchRegistrations streams at once
 };
 
+// Calls (gateway/calls/call_engine.h, docs/calls.md).
+struct CallsConfig {
+  size_t max_calls = 1000;                        // concurrent, inbound and outbound
+  uint32_t rate_per_token = 50;                   // CreateCall per second per API token
+  uint32_t burst_per_token = 100;                 // and the burst above that rate
+  std::chrono::seconds inbound_ring_timeout{30};  // unanswered inbound calls → 480
+  std::chrono::seconds ended_retention{300};      // ended calls stay visible this long
+  size_t max_ended = 10'000;                      // and at most this many
+  size_t watcher_buffer = 1024;                   // WatchCalls events queued per watcher
+  size_t max_watchers = 1000;                     // WatchCalls streams at once
+};
+
+// The operations endpoint (gateway/metrics/http_server.h, docs/metrics.md).
+struct MetricsConfig {
+  std::string listen;  // "IP:PORT"; "" = off
+  bool enabled() const { return !listen.empty(); }
+};
+
+// Graceful shutdown (SIGTERM): how long calls in progress may take to end.
+struct ShutdownConfig {
+  std::chrono::seconds grace_period{20};
+};
+
 struct Config {
   std::string config_file;  // "" when none was given
   std::vector<sip::transport::ListenAddress> listen;
@@ -148,11 +171,19 @@ struct Config {
   GrpcConfig grpc;
   std::vector<ApiTokenConfig> api_tokens;  // empty: DATA_DIR/api_tokens.yaml (gateway/bootstrap.h)
   EventsConfig events;
+  CallsConfig calls;
+  MetricsConfig metrics;
+  ShutdownConfig shutdown;
 
   // Overwrites and forgets every configured password (and the nonce
   // passphrase is kept: it is needed as long as the process runs).
   void drop_passwords();
 };
+
+// The effective configuration as YAML in the file's shape (every key, with
+// defaults filled in), for --print-config. Secrets are masked: passwords,
+// HA1 hashes, the nonce secret and API token hashes print as "<redacted>".
+std::string render_config(const Config& config);
 
 // Reads one environment variable; nullopt when it is not set.
 using Environment = std::function<std::optional<std::string>(std::string_view name)>;
@@ -170,6 +201,7 @@ inline constexpr const char* kEnvTcpIdleTimeout = "SWITCHBOARD_TCP_IDLE_TIMEOUT"
 inline constexpr const char* kEnvTcpMaxConnections = "SWITCHBOARD_TCP_MAX_CONNECTIONS";
 inline constexpr const char* kEnvNonceSecret = "SWITCHBOARD_NONCE_SECRET";
 inline constexpr const char* kEnvGrpcListen = "SWITCHBOARD_GRPC_LISTEN";
+inline constexpr const char* kEnvMetricsListen = "SWITCHBOARD_METRICS_LISTEN";
 
 struct ConfigOrError {
   std::optional<Config> config;

@@ -1,6 +1,8 @@
 // gateway/dispatcher.cc — see dispatcher.h.
 #include "gateway/dispatcher.h"
 
+#include <algorithm>
+
 #include "sip/response.h"
 #include "sip/transaction/transaction_key.h"
 #include "sip/transport/response_route.h"
@@ -8,6 +10,7 @@
 namespace switchboard {
 
 using sip::transaction::ServerTransactionTable;
+using State = sip::transaction::ServerTransactionTable::State;
 using sip::transport::bump;
 using sip::transport::Source;
 
@@ -29,7 +32,8 @@ Dispatcher::Dispatcher(boost::asio::io_context& io, DispatcherOptions options,
       counters_(counters),
       logger_(options_.logger),
       table_(options_.transactions),
-      expiry_timer_(io) {
+      expiry_timer_(io),
+      retransmit_timer_(io) {
   // RequestPolicy holds views: they point into options_.supported, which
   // lives as long as this Dispatcher.
   for (const std::string& tag : options_.supported) policy_.supported.emplace_back(tag);
@@ -43,6 +47,8 @@ void Dispatcher::start() {
 void Dispatcher::stop() {
   stopped_ = true;
   expiry_timer_.cancel();
+  retransmit_timer_.cancel();
+  retransmit_armed_for_.reset();
 }
 
 void Dispatcher::arm_expiry_timer() {
@@ -50,8 +56,36 @@ void Dispatcher::arm_expiry_timer() {
   expiry_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
     table_.expire(options_.clock->now());
+    // Also a safety net for Timer G when the injected clock jumps (tests).
+    retransmit_due();
     arm_expiry_timer();
   });
+}
+
+void Dispatcher::arm_retransmit_timer() {
+  if (stopped_) return;
+  std::optional<sip::Clock::time_point> next = table_.next_retransmission();
+  if (!next) return;
+  if (retransmit_armed_for_ && *retransmit_armed_for_ <= *next) return;  // fires early enough
+  retransmit_armed_for_ = *next;
+  // The table runs on the injected clock, the timer on the steady clock: wait
+  // the difference (with a ManualClock the expiry timer catches up).
+  sip::Clock::duration delay =
+      std::max(*next - options_.clock->now(), sip::Clock::duration::zero());
+  retransmit_timer_.expires_after(delay);  // cancels a wait armed for later
+  retransmit_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec == boost::asio::error::operation_aborted || stopped_) return;
+    retransmit_armed_for_.reset();
+    retransmit_due();
+  });
+}
+
+void Dispatcher::retransmit_due() {
+  auto resend = [this](const ServerTransactionTable::Transaction& t) {
+    send_stateless(t.destination, t.last_response, t.last_status);
+  };
+  table_.retransmit_due(options_.clock->now(), resend);
+  arm_retransmit_timer();
 }
 
 void Dispatcher::on_message(sip::ParseResult& parsed, std::string_view raw, const Source& source) {
@@ -62,16 +96,34 @@ void Dispatcher::on_message(sip::ParseResult& parsed, std::string_view raw, cons
   }
   const sip::Message& message = parsed.message();
   if (message.is_response()) {
-    // No client transactions yet (RFC 3261 §18.1.2 would match them here).
-    bump(counters_.responses_received);
-    bump(counters_.dropped);
-    if (debug())
-      logger_->debug("response dropped", {{"source", source.to_string()},
-                                          {"status", message.status_code()}});
+    on_response(message, raw, source);
     return;
   }
   bump(counters_.requests);
+  if (options_.metrics) options_.metrics->count_request(message.method_id(), source.protocol);
   on_request(message, source);
+}
+
+void Dispatcher::on_response(const sip::Message& response, std::string_view raw,
+                             const Source& source) {
+  bump(counters_.responses_received);
+  // RFC 3261 §18.1.2: we send requests with exactly one Via (we never proxy);
+  // a response without one cannot be matched, one with more was not for us.
+  const char* why = nullptr;
+  if (!response.top_via() || response.via_count() != 1)
+    why = "not exactly one Via";
+  else if (!options_.on_response)
+    why = "no client transactions";
+  if (why != nullptr) {
+    bump(counters_.responses_dropped);
+    bump(counters_.dropped);
+    if (debug())
+      logger_->debug("response dropped", {{"source", source.to_string()},
+                                          {"status", response.status_code()},
+                                          {"reason", why}});
+    return;
+  }
+  options_.on_response(raw, source);
 }
 
 void Dispatcher::on_unparsable(const sip::ParseError& error, std::string_view raw,
@@ -126,12 +178,18 @@ void Dispatcher::on_request(const sip::Message& request, const Source& source) {
   std::optional<sip::transaction::TransactionKey> key =
       sip::transaction::server_transaction_key(request);
   if (key) {
-    if (const ServerTransactionTable::Transaction* t = table_.find(*key)) {
-      // A retransmission (or the ACK of our non-2xx final): never the
-      // application's business again.
+    if (is_ack) {
+      // The ACK of our non-2xx final (or a repeat): never the application's
+      // business. An ACK for a 2xx matches nothing and goes on.
+      if (absorb_ack(*key)) return;
+    } else if (const ServerTransactionTable::Transaction* t = table_.find(*key)) {
+      // A retransmission: answered with the last provisional or non-2xx
+      // final; absorbed silently before any response, after an INVITE's 2xx
+      // (Accepted: the TU retransmits its 2xx itself) and once Confirmed.
       bump(counters_.retransmissions);
-      if (!is_ack && !t->last_response.empty())
-        send_stateless(destination, t->last_response, t->last_status);
+      bool replay = !t->last_response.empty() && t->state != State::kAccepted &&
+                    t->state != State::kConfirmed;
+      if (replay) send_stateless(destination, t->last_response, t->last_status);
       return;
     }
   }
@@ -142,22 +200,83 @@ void Dispatcher::on_request(const sip::Message& request, const Source& source) {
     return;
   }
 
+  if (options_.draining && options_.draining->load(std::memory_order_relaxed)) {
+    const bool new_invite = request.method_id() == sip::Method::kInvite && request.to() &&
+                            !request.to()->param_list().has("tag");
+    if (request.method_id() == sip::Method::kRegister || new_invite) {
+      send_draining_503(request, source, destination);
+      return;
+    }
+  }
+
   if (key) {
-    if (table_.insert(*key, source.reliable(), options_.clock->now()) ==
-        ServerTransactionTable::Insert::kFull) {
-      uint64_t refused = counters_.transactions_refused.fetch_add(1, std::memory_order_relaxed) + 1;
-      if (logger_ && logger_->enabled(LogLevel::kWarn) && worth_logging(refused))
-        logger_->warn("transaction table full", {{"size", table_.size()}, {"refused_total", refused}});
-      sip::ResponseBuilder builder(request, 503);
-      builder.to_tag(options_.tags())
-          .received_from(source.remote_ip(), source.remote_port)
-          .header("Retry-After", std::to_string(options_.retry_after_seconds));
-      send_stateless(destination, builder.build(), 503);
+    if (request.method_id() == sip::Method::kInvite) {
+      if (!start_invite(request, source, destination, *key)) return;
+    } else if (table_.insert(*key, source.reliable(), options_.clock->now()) ==
+               ServerTransactionTable::Insert::kFull) {
+      send_503(request, source, destination);
       return;
     }
   }
   options_.handler->handle(request, source,
                            Reply(weak_from_this(), source, destination, std::move(key), true));
+}
+
+bool Dispatcher::absorb_ack(const sip::transaction::TransactionKey& key) {
+  switch (table_.ack(key, options_.clock->now())) {
+    case ServerTransactionTable::Ack::kConfirmed:
+    case ServerTransactionTable::Ack::kAbsorbed:
+      bump(counters_.retransmissions);
+      return true;
+    case ServerTransactionTable::Ack::kNoMatch:
+    case ServerTransactionTable::Ack::kAccepted:  // an RFC 2543 client's ACK for our 2xx
+      return false;
+  }
+  return false;
+}
+
+bool Dispatcher::start_invite(const sip::Message& request, const Source& source,
+                              const Source& destination,
+                              const sip::transaction::TransactionKey& key) {
+  if (table_.insert_invite(key, destination, options_.clock->now()) ==
+      ServerTransactionTable::Insert::kFull) {
+    send_503(request, source, destination);
+    return false;
+  }
+  // §17.2.1: 100 Trying unless the TU answers within 200 ms — we always send
+  // it (as Kamailio's t_newtran + 100 does), and it is the transaction's
+  // provisional until the TU sends one of its own. No To tag on a 100; the
+  // Timestamp is echoed (§8.2.6.1).
+  sip::ResponseBuilder trying(request, 100);
+  trying.received_from(source.remote_ip(), source.remote_port);
+  std::string_view timestamp = request.header(sip::HeaderId::kTimestamp);
+  if (!timestamp.empty()) trying.header("Timestamp", timestamp);
+  send_response(key, destination, trying.build());
+  return true;
+}
+
+void Dispatcher::send_draining_503(const sip::Message& request, const Source& source,
+                                   const Source& destination) {
+  // Stateless: a retransmission gets the same answer. Retry-After tells the
+  // device to come back (to another replica behind the same name, or to us
+  // after a restart) instead of treating the registrar as failed.
+  sip::ResponseBuilder builder(request, 503, "Service Unavailable (shutting down)");
+  builder.to_tag(options_.tags())
+      .received_from(source.remote_ip(), source.remote_port)
+      .header("Retry-After", std::to_string(options_.retry_after_seconds));
+  send_stateless(destination, builder.build(), 503);
+}
+
+void Dispatcher::send_503(const sip::Message& request, const Source& source,
+                          const Source& destination) {
+  uint64_t refused = counters_.transactions_refused.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (logger_ && logger_->enabled(LogLevel::kWarn) && worth_logging(refused))
+    logger_->warn("transaction table full", {{"size", table_.size()}, {"refused_total", refused}});
+  sip::ResponseBuilder builder(request, 503);
+  builder.to_tag(options_.tags())
+      .received_from(source.remote_ip(), source.remote_port)
+      .header("Retry-After", std::to_string(options_.retry_after_seconds));
+  send_stateless(destination, builder.build(), 503);
 }
 
 bool Dispatcher::send_response(const std::optional<sip::transaction::TransactionKey>& key,
@@ -173,10 +292,15 @@ bool Dispatcher::send_response(const std::optional<sip::transaction::Transaction
     // kUnknown: the transaction expired or was evicted meanwhile; the
     // response still goes out, just without a cache behind it.
   }
-  return send_stateless(destination, std::move(bytes), status);
+  bool sent = send_stateless(destination, std::move(bytes), status);
+  if (key && status >= 300) arm_retransmit_timer();  // an INVITE's Timer G may have started
+  return sent;
 }
 
 bool Dispatcher::send_stateless(const Source& destination, std::string bytes, int status) {
+  // The method label is read before `bytes` moves to the sender.
+  const sip::Method method = options_.metrics ? sip::method_id(SipMetrics::cseq_method(bytes))
+                                              : sip::Method::kUnknown;
   if (sender_ == nullptr || !sender_->send(destination, std::move(bytes))) {
     bump(counters_.send_failures);
     if (debug())
@@ -184,6 +308,7 @@ bool Dispatcher::send_stateless(const Source& destination, std::string bytes, in
     return false;
   }
   counters_.count_response(status);
+  if (options_.metrics) options_.metrics->count_response(method, status);
   return true;
 }
 

@@ -45,6 +45,14 @@
 #include "gateway/default_handler.h"
 #include "gateway/json_log.h"
 #include "gateway/registrar_handler.h"
+#include "gateway/sip_router.h"
+#include "gateway/sip_metrics.h"
+#include "gateway/metrics/http_server.h"
+#include "gateway/metrics/metrics.h"
+#include "gateway/metrics/process_metrics.h"
+#include "gateway/metrics/registrar_metrics.h"
+#include "gateway/calls/call_engine.h"
+#include "registrar/authenticator.h"
 #include "gateway/sip_server.h"
 #include "registrar/auth_throttle.h"
 #include "registrar/event_hub.h"
@@ -124,6 +132,53 @@ std::string_view secret_source_name(registrar::NonceSecret::Source s) {
   return "?";
 }
 
+// SIGHUP: re-reads the configuration (file, environment, the same flags) and
+// applies what can change safely while running: the log level, the realms
+// and users of the file (upserted into the store: realms or users removed
+// from the file stay until deleted through the API), and the API tokens
+// (api.tokens, else the token file). Listen addresses, data directory,
+// threads and limits need a restart. A configuration that does not load
+// changes nothing (logged as an error).
+void reload_configuration(const switchboard::CommandLine& cli, switchboard::Logger& logger,
+                          registrar::CredentialStore& credentials,
+                          switchboard::api::ApiServer* api) {
+  switchboard::ConfigOrError loaded =
+      switchboard::load_config(cli, switchboard::process_environment());
+  if (!loaded.ok()) {
+    logger.error("reload failed: configuration kept", {{"error", loaded.error}});
+    return;
+  }
+  switchboard::Config next = std::move(*loaded.config);
+  logger.set_level(next.log_level);
+  switchboard::BootstrapResult boot = switchboard::bootstrap_credentials(next, credentials);
+  next.drop_passwords();
+  if (!boot.ok()) {
+    logger.error("reload: cannot store configured credentials", {{"error", boot.error}});
+    return;
+  }
+  size_t token_count = 0;
+  if (api != nullptr && next.grpc.enabled()) {
+    registrar::SystemRandom random;
+    switchboard::ApiTokensBootstrap tokens = switchboard::bootstrap_api_tokens(next, random);
+    if (!tokens.ok() || !tokens.generated_token.empty()) {
+      // Never mint a token on reload (it could not be shown safely): keep the old ones.
+      if (!tokens.generated_token.empty())
+        OPENSSL_cleanse(tokens.generated_token.data(), tokens.generated_token.size());
+      logger.error("reload: API tokens kept",
+                   {{"error", tokens.ok() ? "no api.tokens and no token file" : tokens.error}});
+    } else {
+      token_count = tokens.tokens.size();
+      api->replace_tokens(std::move(tokens.tokens));
+    }
+  }
+  logger.info("configuration reloaded",
+              {{"log_level", switchboard::log_level_name(next.log_level)},
+               {"realms", boot.realms},
+               {"users_written", boot.users},
+               {"users_unchanged", boot.unchanged},
+               {"api_tokens", token_count}});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -149,11 +204,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   switchboard::Config config = std::move(*loaded.config);
+  if (cli.print_config) {
+    // Validated like a real start (a bad key exits 2 above), then nothing is opened.
+    std::fputs(switchboard::render_config(config).c_str(), stdout);
+    return 0;
+  }
 
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // A client vanishing mid-write must not kill the process.
   signal(SIGPIPE, SIG_IGN);
@@ -164,6 +225,30 @@ int main(int argc, char** argv) {
   struct GrpcLogRouting {
     ~GrpcLogRouting() { switchboard::api::route_grpc_logs(nullptr); }
   } grpc_log_routing;
+  // --- metrics --------------------------------------------------------------
+  // Created first: the stores, the SIP server and the call layer count into it.
+  switchboard::metrics::Registry metrics;
+  switchboard::metrics::register_process_metrics(metrics);
+  metrics.gauge("switchboard_build_info", "Build information; the value is always 1.",
+                {"version"}, [](switchboard::metrics::GaugeWriter& w) {
+                  w.set({SWITCHBOARD_VERSION}, 1);
+                });
+  auto& store_seconds = metrics.histogram(
+      "switchboard_store_operation_seconds", "Time taken by store operations.", {"store", "op"},
+      switchboard::metrics::latency_buckets());
+  auto& register_seconds = metrics.histogram(
+      "switchboard_register_duration_seconds",
+      "REGISTER handling time: receipt to response (authentication, durable store write).", {},
+      switchboard::metrics::latency_buckets());
+  auto& call_setup_seconds = metrics.histogram(
+      "switchboard_call_setup_seconds", "Outbound calls: CreateCall to answer.", {},
+      switchboard::metrics::latency_buckets());
+  auto& calls_ended = metrics.counter("switchboard_calls_total",
+                                      "Calls ended, by direction and end reason.",
+                                      {"direction", "end_reason"});
+  switchboard::SipMetrics sip_metrics(metrics);
+  switchboard::metrics::RegistrarMetrics registrar_metrics(metrics);
+
   logger.info("configuration",
               {{"file", config.config_file.empty() ? "(none)" : config.config_file},
                {"data_dir", config.data_dir},
@@ -198,6 +283,14 @@ int main(int argc, char** argv) {
   binding_options.events.max_events = config.events.max_count;
   binding_options.events.max_age = config.events.max_age;
   binding_options.clock = &clock;
+  {
+    auto& commit = store_seconds.with({"sqlite", "commit"});
+    auto& trim = store_seconds.with({"sqlite", "trim"});
+    binding_options.on_operation = [&commit, &trim](std::string_view op,
+                                                    std::chrono::nanoseconds took) {
+      (op == "commit" ? commit : trim).observe(std::chrono::duration<double>(took).count());
+    };
+  }
   auto bindings = registrar::SqliteBindingStore::open(database, binding_options);
   if (!bindings.ok()) {
     logger.error("cannot open binding store", {{"path", database}, {"error", bindings.error}});
@@ -278,7 +371,11 @@ int main(int argc, char** argv) {
   registrar::EventHub hub(*bindings.store, hub_options);
   registrar::LocationService location(*bindings.store, clock);
   location.add_observer(&hub);  // before any traffic
+  location.add_observer(&registrar_metrics);
   size_t restored = location.load();
+  registrar_metrics.seed(location);
+  for (const registrar::Realm& realm : credentials.store->list_realms())
+    registrar_metrics.add_realm(realm.name);
   logger.info("bindings loaded", {{"bindings", restored}, {"aors", location.aor_count()}});
 
   std::optional<registrar::AuthThrottle> throttle;
@@ -298,6 +395,89 @@ int main(int argc, char** argv) {
                                .clock = clock,
                                .throttle = throttle ? &*throttle : nullptr});
 
+  // --- SIP server -----------------------------------------------------------
+  switchboard::TagSource tags = switchboard::random_tag_source();
+  auto fallback = std::make_shared<switchboard::DefaultRequestHandler>(
+      tags, switchboard::call_capabilities());
+  auto registrar_handler =
+      std::make_shared<switchboard::RegistrarHandler>(registrar_core, fallback, tags);
+  registrar_handler->set_duration_histogram(&register_seconds.with({}));
+  auto router = std::make_shared<switchboard::SipRouter>(registrar_handler, nullptr, fallback);
+  // The call engine is created after the server (it sends through it); until
+  // then (and after it stops) responses have nowhere to go and are dropped.
+  std::atomic<switchboard::calls::CallEngine*> call_engine_ptr{nullptr};
+
+  std::atomic<bool> stopping{false};
+  switchboard::SipServerOptions options;
+  options.listen = config.listen;
+  options.threads = config.threads;
+  options.transport.tcp.idle_timeout = config.tcp_idle_timeout;
+  options.transport.tcp.max_connections = config.tcp_max_connections;
+  options.handler = router;
+  options.on_response = [&call_engine_ptr](std::string_view raw,
+                                           const sip::transport::Source& source) {
+    if (auto* engine = call_engine_ptr.load(std::memory_order_acquire))
+      engine->on_response(raw, source);
+  };
+  options.tags = tags;
+  options.logger = &logger;
+  options.metrics = &sip_metrics;
+  options.on_connection_closed = [&](const sip::transport::Source& connection, std::string_view) {
+    if (stopping.load(std::memory_order_relaxed) || connection.connection == 0) return;
+    size_t removed = location.remove_connection(connection.connection);
+    if (removed > 0 && logger.enabled(switchboard::LogLevel::kDebug))
+      logger.debug("connection bindings removed",
+                   {{"source", connection.to_string()}, {"bindings", removed}});
+  };
+
+  switchboard::SipServer server(std::move(options));
+
+  // --- calls ----------------------------------------------------------------
+  registrar::Authenticator call_authenticator(*credentials.store, nonces, nonce_counts,
+                                              throttle ? &*throttle : nullptr);
+  switchboard::calls::CallEngineOptions call_options;
+  call_options.max_calls = config.calls.max_calls;
+  call_options.create_rate_per_creator = config.calls.rate_per_token;
+  call_options.create_burst_per_creator = config.calls.burst_per_token;
+  call_options.inbound_ring_timeout = config.calls.inbound_ring_timeout;
+  call_options.ended_retention = config.calls.ended_retention;
+  call_options.max_ended_calls = config.calls.max_ended;
+  call_options.user_agent = std::string("Switchboard/") + SWITCHBOARD_VERSION;
+  switchboard::calls::CallEngineDeps call_deps;
+  call_deps.location = &location;
+  call_deps.credentials = credentials.store.get();
+  call_deps.authenticator = &call_authenticator;
+  call_deps.sip = &server;
+  call_deps.clock = std::shared_ptr<const sip::Clock>(&clock, [](const sip::Clock*) {});
+  call_deps.tags = tags;
+  call_deps.logger = &logger;
+  auto call_engine = std::make_shared<switchboard::calls::CallEngine>(call_options, call_deps);
+  router->set_calls(call_engine);  // before server.start(): workers read it unlocked
+  call_engine->start();
+  call_engine_ptr.store(call_engine.get(), std::memory_order_release);
+  metrics.gauge("switchboard_calls_active", "Calls in progress (inbound and outbound).", {},
+                [&call_engine](switchboard::metrics::GaugeWriter& w) {
+                  w.set({}, double(call_engine->active_calls()));
+                });
+  // Call figures from the engine's own events (its thread; cheap).
+  switchboard::calls::CallEventFilter ended_or_answered;
+  ended_or_answered.types = {switchboard::calls::CallEventType::kAnswered,
+                             switchboard::calls::CallEventType::kEnded};
+  auto& setup = call_setup_seconds.with({});
+  call_engine->subscribe(ended_or_answered, [&setup, &calls_ended](
+                                                const switchboard::calls::CallEvent& e) {
+    using switchboard::calls::CallEventType;
+    if (e.type == CallEventType::kAnswered &&
+        e.call.direction == switchboard::calls::Direction::kOutbound)
+      setup.observe(std::chrono::duration<double>(e.call.answer_time - e.call.create_time).count());
+    if (e.type == CallEventType::kEnded)
+      calls_ended
+          .with({e.call.direction == switchboard::calls::Direction::kOutbound ? "outbound"
+                                                                               : "inbound",
+                 switchboard::calls::end_reason_name(e.call.end_reason)})
+          .inc();
+  });
+
   // --- gRPC API ---------------------------------------------------------------
   // After the stores are loaded (health SERVING means ready), before SIP.
   std::unique_ptr<switchboard::api::ApiServer> api;
@@ -311,12 +491,15 @@ int main(int argc, char** argv) {
                                                    config.grpc.tls.client_ca_file};
     api_options.watcher_buffer = config.events.watcher_buffer;
     api_options.max_watchers = config.events.max_watchers;
+    api_options.call_watch.buffer = config.calls.watcher_buffer;
+    api_options.call_watch.max_watchers = config.calls.max_watchers;
     api = switchboard::api::ApiServer::start(
         switchboard::api::ApiServerDeps{.credentials = *credentials.store,
                                         .location = location,
                                         .hub = hub,
                                         .tokens = tokens.tokens,
-                                        .logger = logger},
+                                        .logger = logger,
+                                        .calls = call_engine.get()},
         api_options, &error);
     if (!api) {
       logger.error("cannot start", {{"error", error}});
@@ -355,30 +538,46 @@ int main(int argc, char** argv) {
     tokens.generated_token.clear();
   }
 
-  // --- SIP server -----------------------------------------------------------
-  switchboard::TagSource tags = switchboard::random_tag_source();
-  auto fallback = std::make_shared<switchboard::DefaultRequestHandler>(
-      tags, switchboard::registrar_capabilities());
-  auto handler = std::make_shared<switchboard::RegistrarHandler>(registrar_core, fallback, tags);
+  metrics.gauge("switchboard_events_watchers", "WatchRegistrations streams open.", {},
+                [&api](switchboard::metrics::GaugeWriter& w) {
+                  w.set({}, api ? double(api->watch_streams().active) : 0.0);
+                });
+  metrics.gauge("switchboard_sip_parse_errors_total", "SIP messages that did not parse.", {},
+                [&server](switchboard::metrics::GaugeWriter& w) {
+                  w.set({}, double(server.counters().parse_errors.load()));
+                }, "counter");
+  metrics.gauge("switchboard_sip_retransmissions_total",
+                "Requests absorbed or answered by a server transaction.", {},
+                [&server](switchboard::metrics::GaugeWriter& w) {
+                  w.set({}, double(server.counters().retransmissions.load()));
+                }, "counter");
+  metrics.gauge("switchboard_tcp_connections", "Open SIP TCP connections.", {},
+                [&server](switchboard::metrics::GaugeWriter& w) {
+                  w.set({}, double(server.counters().transport.tcp_active.load()));
+                });
 
-  std::atomic<bool> stopping{false};
-  switchboard::SipServerOptions options;
-  options.listen = config.listen;
-  options.threads = config.threads;
-  options.transport.tcp.idle_timeout = config.tcp_idle_timeout;
-  options.transport.tcp.max_connections = config.tcp_max_connections;
-  options.handler = handler;
-  options.tags = tags;
-  options.logger = &logger;
-  options.on_connection_closed = [&](const sip::transport::Source& connection, std::string_view) {
-    if (stopping.load(std::memory_order_relaxed) || connection.connection == 0) return;
-    size_t removed = location.remove_connection(connection.connection);
-    if (removed > 0 && logger.enabled(switchboard::LogLevel::kDebug))
-      logger.debug("connection bindings removed",
-                   {{"source", connection.to_string()}, {"bindings", removed}});
+  // --- readiness and the metrics endpoint -------------------------------------
+  std::atomic<bool> draining{false};
+  auto readiness = [&]() -> switchboard::metrics::Readiness {
+    if (draining.load()) return {false, "draining"};
+    if (!server.running()) return {false, "SIP listeners not up"};
+    if (!bindings.store->healthy()) return {false, "binding store failing"};
+    return {true, ""};
   };
+  std::unique_ptr<switchboard::metrics::HttpServer> metrics_http;
+  if (config.metrics.enabled()) {
+    switchboard::metrics::HttpServer::Options http;
+    http.listen = config.metrics.listen;
+    http.render_metrics = [&metrics] { return metrics.render(); };
+    http.readiness = readiness;
+    metrics_http = switchboard::metrics::HttpServer::start(http, &error);
+    if (!metrics_http) {
+      logger.error("cannot start", {{"error", error}});
+      return 1;
+    }
+    logger.info("metrics listening", {{"address", metrics_http->address()}});
+  }
 
-  switchboard::SipServer server(std::move(options));
   if (!server.start(&error)) {
     logger.error("cannot start", {{"error", error}});
     return 1;
@@ -389,15 +588,48 @@ int main(int argc, char** argv) {
   ExpiryTimer expiry(location, nonce_counts, clock, logger);
   logger.info("started", {{"version", SWITCHBOARD_VERSION}, {"threads", server.threads()}});
 
+  // --- signals ----------------------------------------------------------------
+  // SIGHUP reloads; SIGTERM/SIGINT drain then stop; a second one during the
+  // drain stops at once.
   int signal_number = 0;
-  while (sigwait(&signals, &signal_number) != 0) {
+  for (;;) {
+    while (sigwait(&signals, &signal_number) != 0) {
+    }
+    if (signal_number != SIGHUP) break;
+    reload_configuration(cli, logger, *credentials.store, api.get());
   }
-  logger.info("stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+  const char* signal_name = signal_number == SIGINT ? "SIGINT" : "SIGTERM";
+  logger.info("draining", {{"signal", signal_name},
+                           {"grace_period_s", config.shutdown.grace_period.count()},
+                           {"calls", call_engine->active_calls()}});
+  // Readiness false everywhere: /readyz 503, gRPC health NOT_SERVING; new
+  // REGISTERs and INVITEs get 503 + Retry-After; calls in progress go on.
+  draining.store(true);
+  if (api) api->set_serving(false);
+  server.set_draining(true);
+  call_engine->set_draining(true);
+  const auto deadline = std::chrono::steady_clock::now() + config.shutdown.grace_period;
+  bool forced = false;
+  while (call_engine->active_calls() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timespec wait{0, 100'000'000};
+    int again = sigtimedwait(&signals, nullptr, &wait);
+    if (again == SIGINT || again == SIGTERM) {
+      forced = true;
+      break;
+    }
+  }
+  logger.info("stopping", {{"signal", signal_name},
+                           {"calls_left", call_engine->active_calls()},
+                           {"forced", forced}});
   stopping.store(true);
   if (api) api->shutdown();
+  // Calls still up end (CANCEL/BYE/480) while the SIP server can send them.
+  call_engine->stop();
+  call_engine_ptr.store(nullptr, std::memory_order_release);
   server.stop();
   expiry.stop();
   bindings.store->flush();
+  if (metrics_http) metrics_http->stop();
   const auto& c = server.counters();
   logger.info("stopped", {{"received", c.received.load()},
                           {"parse_errors", c.parse_errors.load()},

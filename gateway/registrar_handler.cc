@@ -1,6 +1,7 @@
 // gateway/registrar_handler.cc — see registrar_handler.h.
 #include "gateway/registrar_handler.h"
 
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -35,11 +36,24 @@ void RegistrarHandler::handle(const sip::Message& request, const sip::transport:
     fallback_->handle(request, source, std::move(reply));
     return;
   }
-  registrar_.handle_register(request, request_context(source, tags_()),
-                             [reply = std::move(reply)](std::string wire) {
-                               // Empty: send nothing (a throttled source in drop mode).
-                               if (!wire.empty()) reply.send(std::move(wire));
-                             });
+  if (duration_ == nullptr) {
+    registrar_.handle_register(request, request_context(source, tags_()),
+                               [reply = std::move(reply)](std::string wire) {
+                                 // Empty: send nothing (a throttled source in drop mode).
+                                 if (!wire.empty()) reply.send(std::move(wire));
+                               });
+    return;
+  }
+  // Timed from here to the answer: authentication, the store's group commit
+  // (the 200 waits for durability) and building the response.
+  const auto start = std::chrono::steady_clock::now();
+  registrar_.handle_register(
+      request, request_context(source, tags_()),
+      [reply = std::move(reply), start, duration = duration_](std::string wire) {
+        duration->observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        if (!wire.empty()) reply.send(std::move(wire));
+      });
 }
 
 }  // namespace switchboard

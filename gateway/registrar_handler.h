@@ -20,6 +20,7 @@
 #include <memory>
 
 #include "gateway/default_handler.h"
+#include "gateway/metrics/metrics.h"
 #include "gateway/request_handler.h"
 #include "gateway/tag_source.h"
 #include "registrar/registrar.h"
@@ -42,7 +43,12 @@ class RegistrarHandler final : public RequestHandler {
   void handle(const sip::Message& request, const sip::transport::Source& source,
               Reply reply) override;
 
+  // Observes each REGISTER's handling time (receipt → response ready), in
+  // seconds. Set before traffic; nullptr: not timed. Must outlive the handler.
+  void set_duration_histogram(metrics::Histogram* histogram) { duration_ = histogram; }
+
  private:
+  metrics::Histogram* duration_ = nullptr;
   registrar::Registrar& registrar_;
   std::shared_ptr<RequestHandler> fallback_;
   TagSource tags_;

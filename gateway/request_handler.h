@@ -16,6 +16,14 @@
 // ACK: handle() also sees ACKs that match no transaction (an ACK for a 2xx);
 // their Reply is inert — nothing is ever sent in answer to an ACK.
 //
+// INVITE: the server has already sent "100 Trying" when handle() runs; the
+// handler may send more 1xx, then one final. After a 2xx the server does not
+// retransmit it (RFC 6026 Accepted): the handler does, e.g. by calling send()
+// again with the same 2xx (a 2xx after a 2xx is let through for INVITE). A
+// 3xx–6xx is retransmitted by the server until the ACK, which the handler
+// never sees. CANCEL arrives as a request of its own; its INVITE's
+// transaction key is sip::transaction::invite_key_for_cancel(cancel).
+//
 // Threading: handle() is called on worker threads, several at once, so the
 // handler must be thread-safe. `request` is valid only during the call. The
 // Reply may be kept and used later (asynchronous handlers): send() called on
@@ -56,7 +64,8 @@ class Reply {
 
   // Sends a serialized response (it must start with "SIP/2.0 NNN") within the
   // request's transaction: a provisional is kept for retransmissions, a final
-  // response is cached until Timer J and a second final is refused. On the
+  // response is cached until Timer J (INVITE: see above) and a second final
+  // is refused (except a repeated 2xx to an INVITE). On the
   // worker thread, false when nothing was sent (refused, transport failure,
   // server stopped); from another thread the send is queued to the worker
   // and true only means "queued".

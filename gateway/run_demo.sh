@@ -11,6 +11,8 @@
 # environment:
 #   GRPC_LISTEN  the gRPC API's address (default 127.0.0.1:50051; "off" disables it).
 #                SWITCHBOARD_GRPC_LISTEN, when set, wins as it always does.
+#   METRICS_LISTEN  Prometheus /metrics, /healthz, /readyz (default 127.0.0.1:9090; "off").
+#                SWITCHBOARD_METRICS_LISTEN, when set, wins.
 #
 # The configuration is applied on every start (an upsert: the demo user's
 # stored hashes follow the new password; the bindings in demo-data survive).
@@ -28,6 +30,7 @@ LISTEN=("$@")
 [ ${#LISTEN[@]} -gt 0 ] || LISTEN=(udp:127.0.0.1:5060 tcp:127.0.0.1:5060)
 
 GRPC_LISTEN=${SWITCHBOARD_GRPC_LISTEN:-${GRPC_LISTEN:-127.0.0.1:50051}}
+METRICS_LISTEN=${SWITCHBOARD_METRICS_LISTEN:-${METRICS_LISTEN:-127.0.0.1:9090}}
 REALM=demo.switchboard.test
 USER_NAME=demo
 DEMO_DIR=$(mkdir -p "$BUILD_DIR/demo" && cd "$BUILD_DIR/demo" && pwd)
@@ -68,6 +71,8 @@ data_dir: "$DATA_DIR"
 log_level: info
 grpc:
   listen: "$GRPC_LISTEN"   # no api.tokens: an admin token is generated and printed
+metrics:
+  listen: "$METRICS_LISTEN"
 nonce:
   secret: "$NONCE_SECRET"
 realms:
@@ -108,7 +113,9 @@ else
  below, with a ready line; or export it and use sbctl:
    export SWITCHBOARD_TOKEN=sbt_...        # the token printed below
    $SBCTL --server $GRPC_LISTEN realm list
-   $SBCTL --server $GRPC_LISTEN watch      # registration events, live"
+   $SBCTL --server $GRPC_LISTEN watch      # registration events, live
+   $SBCTL --server $GRPC_LISTEN call create --to sip:$USER_NAME@$REALM --wait answered
+                                           # rings the registered device (docs/calls.md)"
 fi
 cat <<EOF
 
@@ -120,6 +127,7 @@ cat <<EOF
    listen    ${LISTEN[*]}
    config    $CONFIG
    data      $DATA_DIR
+   metrics   http://$METRICS_LISTEN/metrics  (/healthz, /readyz; docs/metrics.md)
 
  Register with sipsak (-p, the server, must come before -s):
    sipsak -p $TARGET$SIPSAK_TRANSPORT -U -s sip:$USER_NAME@$REALM -C sip:$USER_NAME@127.0.0.1:5070 -a $PASSWORD -u $USER_NAME -x 600 -i -vv

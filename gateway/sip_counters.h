@@ -20,7 +20,8 @@ struct SipCounters {
   std::atomic<uint64_t> parse_errors{0};      // did not parse (answered 400/505/513 when possible)
   std::atomic<uint64_t> invalid_requests{0};  // parsed but failed sip::check_request
   std::atomic<uint64_t> dropped{0};           // received and not answered: no Via, stray responses, bad ACKs
-  std::atomic<uint64_t> responses_received{0};  // dropped too: no client transactions yet
+  std::atomic<uint64_t> responses_received{0};  // every parsed response
+  std::atomic<uint64_t> responses_dropped{0};   // of those: no on_response, or not exactly one Via
   std::atomic<uint64_t> retransmissions{0};   // requests absorbed or answered by a transaction
   std::atomic<uint64_t> transactions_refused{0};  // 503: the transaction table was full
   std::atomic<uint64_t> send_failures{0};     // a response could not be sent

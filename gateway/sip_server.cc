@@ -3,10 +3,12 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <exception>
+#include <mutex>
 #include <thread>
 
 #include "gateway/default_handler.h"
@@ -56,6 +58,10 @@ struct SipServer::Worker {
 
 SipServer::SipServer(SipServerOptions options) : options_(std::move(options)) {
   if (options_.threads == 0) options_.threads = 1;
+  // Connection ids carry the worker index in their low bits.
+  options_.threads =
+      std::min<unsigned>(options_.threads, sip::transport::ConnectionRegistry::kMaxWorkers);
+  options_.transactions.invite_proceeding_limit = options_.invite_proceeding_limit;
   if (!options_.clock) options_.clock = std::make_shared<sip::SystemClock>();
   if (!options_.tags) options_.tags = random_tag_source();
   if (!options_.handler) options_.handler = std::make_shared<DefaultRequestHandler>(options_.tags);
@@ -70,9 +76,90 @@ std::optional<sip::transport::ListenAddress> SipServer::bound_address(
   return std::nullopt;
 }
 
+std::optional<sip::transport::ListenAddress> SipServer::local_for(
+    sip::transport::Protocol protocol, const boost::asio::ip::address& remote) const {
+  std::shared_lock lock(bound_mutex_);
+  for (const auto& a : bound_)
+    if (a.protocol == protocol && a.address.is_v6() == remote.is_v6()) return a;
+  return std::nullopt;
+}
+
+SipServer::Worker* SipServer::current_worker() const {
+  for (const auto& w : workers_)
+    if (w->io.get_executor().running_in_this_thread()) return w.get();
+  return nullptr;
+}
+
+namespace {
+
+// Keeps SipServer::sends_in_flight_ raised for a scope; release() lowers it early.
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<int>& count) : count_(&count) { count_->fetch_add(1); }
+  ~InFlight() { release(); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+  void release() {
+    if (count_ != nullptr) count_->fetch_sub(1);
+    count_ = nullptr;
+  }
+
+ private:
+  std::atomic<int>* count_;
+};
+
+}  // namespace
+
+bool SipServer::send(const sip::transport::Source& to, std::string bytes) {
+  using sip::transport::Protocol;
+  // Registered before running_ is read (both seq_cst): either stop() waits
+  // for us, or we see running_ false. See the header comment.
+  InFlight in_flight(sends_in_flight_);
+  if (!running_.load() || workers_.empty()) return false;
+  Worker* w = nullptr;
+  if (to.protocol == Protocol::kUdp) {
+    bool bound = false;
+    for (const auto& a : bound_)
+      if (a.protocol == Protocol::kUdp && a.port == to.local_port && a.address == to.local_address)
+        bound = true;
+    if (!bound) return false;
+    // Every worker has a socket on every address: stay on this thread when
+    // it is a worker; else pick the worker by destination, so that what one
+    // thread sends to one device (ACK then BYE, INFO after INFO) leaves in
+    // order, while different devices still spread over the workers.
+    w = current_worker();
+    if (w == nullptr) {
+      size_t h = to.remote_port;
+      if (to.remote_address.is_v4()) {
+        h = h * 1000003u + to.remote_address.to_v4().to_uint();
+      } else {
+        for (unsigned char b : to.remote_address.to_v6().to_bytes()) h = h * 131u + b;
+      }
+      w = workers_[h % workers_.size()].get();
+    }
+  } else {
+    if (to.connection == 0) return false;
+    unsigned owner = sip::transport::ConnectionRegistry::worker_of(to.connection);
+    if (owner >= workers_.size()) return false;
+    w = workers_[owner].get();
+  }
+  if (w->io.get_executor().running_in_this_thread()) {
+    // On w's own thread: w lives until that thread is joined, which cannot
+    // happen while we are in it. Released first, so that stop() never waits
+    // on a transport call (which may call back into the application).
+    in_flight.release();
+    return w->transports->send(to, std::move(bytes));
+  }
+  boost::asio::post(w->io, [w, to, bytes = std::move(bytes)]() mutable {
+    w->transports->send(to, std::move(bytes));
+  });
+  return true;
+}
+
 void SipServer::close_unstarted() {
   for (auto& w : workers_) w->transports->close();
   workers_.clear();
+  std::unique_lock lock(bound_mutex_);
   bound_.clear();
 }
 
@@ -81,7 +168,10 @@ bool SipServer::start(std::string* error) {
     if (error) *error = "already running";
     return false;
   }
-  bound_.clear();
+  {
+    std::unique_lock lock(bound_mutex_);
+    bound_.clear();
+  }
   if (options_.listen.empty()) {
     if (error) *error = "no listen address";
     return false;
@@ -96,14 +186,17 @@ bool SipServer::start(std::string* error) {
     d.logger = options_.logger;
     d.transactions = options_.transactions;
     d.expiry_interval = options_.expiry_interval;
+    d.on_response = options_.on_response;
+    d.metrics = options_.metrics;
+    d.draining = &draining_;
     w->dispatcher = std::make_shared<Dispatcher>(w->io, std::move(d), counters_);
     sip::transport::Receiver* receiver = w->dispatcher.get();
     if (options_.on_connection_closed) {
       w->tap = std::make_unique<ConnectionTap>(*w->dispatcher, options_.on_connection_closed);
       receiver = w->tap.get();
     }
-    w->transports = std::make_unique<sip::transport::TransportSet>(w->io, options_.transport,
-                                                                   *receiver, counters_.transport);
+    w->transports = std::make_unique<sip::transport::TransportSet>(
+        w->io, options_.transport, *receiver, counters_.transport, /*worker=*/i);
     w->dispatcher->attach(*w->transports);
     workers_.push_back(std::move(w));
   }
@@ -126,9 +219,13 @@ bool SipServer::start(std::string* error) {
       close_unstarted();
       return false;
     }
+    std::unique_lock lock(bound_mutex_);
     bound_.push_back(at);
   }
 
+  // Publishes workers_ and bound_ to send() before any worker runs, so a
+  // handler may send() from its first message on (posted work waits for run()).
+  running_.store(true);
   for (size_t i = 0; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
     w->guard.emplace(w->io.get_executor());
@@ -151,12 +248,14 @@ bool SipServer::start(std::string* error) {
       }
     });
   }
-  running_ = true;
   return true;
 }
 
 void SipServer::stop() {
-  if (!running_) return;
+  if (!running_.exchange(false)) return;
+  // From here on a new send() sees running_ false; wait for the ones that
+  // saw it true to finish posting (a few instructions each).
+  while (sends_in_flight_.load() != 0) std::this_thread::yield();
   for (auto& w : workers_) {
     Worker* worker = w.get();
     boost::asio::post(worker->io, [worker] {
@@ -170,7 +269,6 @@ void SipServer::stop() {
   for (auto& w : workers_)
     if (w->thread.joinable()) w->thread.join();
   workers_.clear();
-  running_ = false;
 }
 
 }  // namespace switchboard

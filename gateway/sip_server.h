@@ -19,20 +19,38 @@
 //   server.stop();
 //
 // Threading: start(), stop() and the destructor from one controlling thread.
-// counters() may be read from anywhere.
+// counters() may be read from anywhere; send() and local_for() may be called
+// from any thread, workers included, at any time (also while stop() runs).
+//
+// Lifetime (send() racing stop()): send() registers itself in an atomic
+// in-flight count, then checks the atomic running_ flag (both seq_cst), and
+// only then touches workers_. stop() clears running_ and waits (yielding)
+// until the in-flight count is 0 — so no send() is between its check and its
+// post — before it stops, joins and (after the join) destroys the workers.
+// Any later send() returns false. No lock is taken on the send path, so a
+// busy sender cannot starve stop(). Work posted to a worker whose loop has
+// already stopped is destroyed with its io_context, never run. bound_ is
+// written by start() only before running_ is set; local_for() reads it under
+// a small mutex.
+//
+// Connection ids encode their worker (ConnectionRegistry::worker_of), so
+// threads are capped at ConnectionRegistry::kMaxWorkers (256).
 #ifndef SWITCHBOARD_GATEWAY_SIP_SERVER_H_
 #define SWITCHBOARD_GATEWAY_SIP_SERVER_H_
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "gateway/json_log.h"
 #include "gateway/request_handler.h"
 #include "gateway/sip_counters.h"
+#include "gateway/sip_metrics.h"
 #include "gateway/tag_source.h"
 #include "sip/clock.h"
 #include "sip/transaction/server_transaction_table.h"
@@ -55,6 +73,19 @@ struct SipServerOptions {
   // drops its bindings). Must be quick and thread-safe. Empty: not called.
   std::function<void(const sip::transport::Source& connection, std::string_view reason)>
       on_connection_closed;
+  // Called on the worker thread for every parsed SIP response (the responses
+  // to requests we sent: client transactions). `raw` is the message's bytes,
+  // valid only during the call: copy what is kept. The callee must be quick
+  // and thread-safe (several workers call it at once). Empty: responses are
+  // dropped (and counted), as before.
+  std::function<void(std::string_view raw, const sip::transport::Source& source)> on_response;
+  // INVITE server transactions (RFC 3261 §17.2.1 with RFC 6026): how long an
+  // INVITE may stay in Proceeding waiting for the application's final
+  // response before the transaction is dropped (a ringing call). Overrides
+  // transactions.invite_proceeding_limit.
+  std::chrono::seconds invite_proceeding_limit{300};
+  // Prometheus counters by method/transport/code; nullptr: none. Must outlive the server.
+  SipMetrics* metrics = nullptr;
 };
 
 class SipServer {
@@ -78,6 +109,34 @@ class SipServer {
   std::optional<sip::transport::ListenAddress> bound_address(sip::transport::Protocol protocol,
                                                              bool ipv6 = false) const;
 
+  // Sends a SIP message (typically a request of a client transaction, or an
+  // ACK/2xx retransmission of the call layer) towards `to`, from any thread.
+  // UDP: a datagram from the listener bound to `to.local_address:local_port`
+  //      (any worker's socket: they share the address with SO_REUSEPORT).
+  // TCP: queued on connection `to.connection` on the worker that owns it.
+  // Returns false when it cannot even be queued: server not running, no UDP
+  // listener bound to exactly that local address and port, TCP connection 0
+  // or naming a worker that does not exist (ConnectionId encodes the owning
+  // worker). On a worker thread the send happens at once (UDP on that
+  // worker's socket; TCP when it owns the connection) and the result is the
+  // transport's; otherwise it is posted (UDP: to the worker chosen by a hash
+  // of the destination, so one device's messages keep their order) and true
+  // means "queued". A TCP connection found closed on its worker is
+  // dropped silently (counters().transport.tcp_send_failures), as are other
+  // failures after queuing: client transactions time out.
+  bool send(const sip::transport::Source& to, std::string bytes);
+
+  // The listener a message to `remote` over `protocol` would leave from when
+  // no binding names one: the first bound address of that protocol and IP
+  // family (IPv4 vs IPv6) as `remote`. nullopt when none (or before start()).
+  std::optional<sip::transport::ListenAddress> local_for(sip::transport::Protocol protocol,
+                                                         const boost::asio::ip::address& remote) const;
+
+  // Graceful drain: while true, new REGISTERs and new INVITEs get 503 with
+  // Retry-After (dispatcher.h); everything else goes on. Any thread.
+  void set_draining(bool draining) { draining_.store(draining, std::memory_order_relaxed); }
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+
   const SipCounters& counters() const { return counters_; }
   unsigned threads() const { return unsigned(workers_.size()); }
   bool running() const { return running_; }
@@ -86,12 +145,18 @@ class SipServer {
   struct Worker;
 
   void close_unstarted();
+  // The worker whose thread is the calling thread, or nullptr.
+  // REQUIRES: running_ seen true by a registered send() (see the header).
+  Worker* current_worker() const;
 
   SipServerOptions options_;
   SipCounters counters_;
+  std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
+  mutable std::shared_mutex bound_mutex_;  // bound_ against local_for() on other threads
   std::vector<sip::transport::ListenAddress> bound_;
-  bool running_ = false;
+  std::atomic<bool> running_{false};
+  std::atomic<int> sends_in_flight_{0};  // send() calls between their check and their post
 };
 
 }  // namespace switchboard

@@ -28,6 +28,7 @@ const PROTO_DIR = process.env.SWITCHBOARD_PROTO_DIR || path.resolve(__dirname, '
 const PROTO_FILES = [
   'switchboard/v1/admin.proto',
   'switchboard/v1/registration.proto',
+  'switchboard/v1/call.proto',
   'google/rpc/status.proto',
   'google/rpc/error_details.proto',
 ];
@@ -48,6 +49,11 @@ const DETAIL_TYPES = ['google.rpc.BadRequest', 'google.rpc.ErrorInfo', 'google.r
 
 function realmResource(realm) {
   return realm.startsWith('realms/') ? realm : `realms/${realm}`;
+}
+
+// 'c0123…' or 'calls/c0123…' → 'calls/c0123…'.
+function callResource(call) {
+  return call.startsWith('calls/') ? call : `calls/${call}`;
 }
 
 // A failed call: code (number), codeName ('NOT_FOUND'), message, and the
@@ -91,6 +97,8 @@ class Client {
     // Share the admin client's channel.
     this.registrations = new api.RegistrationService(server, credentials,
       { channelOverride: this.admin.getChannel() });
+    this.calls = new api.CallService(server, credentials,
+      { channelOverride: this.admin.getChannel() });
     this.timeoutSeconds = timeoutSeconds;
     // Plain metadata rather than call credentials: grpc-js sends call
     // credentials only over TLS, and a loopback server is usually plaintext.
@@ -98,6 +106,7 @@ class Client {
   }
 
   close() {
+    this.calls.close();
     this.registrations.close();
     this.admin.close();
   }
@@ -197,6 +206,91 @@ class Client {
       call.cancel();
     }
   }
+
+  // --- Calls (CallService: role calls or admin; read for get/list/watch) ---
+
+  // Rings every binding of `to` ('sip:alice@acme.example'); resolves to the
+  // Call. waitFor: 'NONE' (default), 'RINGING' or 'ANSWERED' (ABORTED
+  // CALL_FAILED when the call ends first); ringTimeoutSeconds 1..600
+  // (default 60); headers { 'X-…': value }. The deadline is the client's,
+  // plus the ring timeout when waiting; a deadline or cancel ends the wait,
+  // not the call.
+  createCall(to, { sipAuthUsername = '', sipAuthPassword = '', from = '', fromDisplayName = '',
+    sdpOffer = '', ringTimeoutSeconds, headers = {}, requestId = '', waitFor = 'NONE' } = {}) {
+    const request = {
+      to, sip_auth_username: sipAuthUsername, sip_auth_password: sipAuthPassword, from,
+      from_display_name: fromDisplayName, sdp_offer: sdpOffer, headers, request_id: requestId,
+      wait_for: waitFor,
+    };
+    if (ringTimeoutSeconds) request.ring_timeout = { seconds: String(ringTimeoutSeconds) };
+    const waitSeconds = waitFor === 'NONE' ? 0 : (ringTimeoutSeconds || 60);
+    const deadline = Date.now() + (this.timeoutSeconds + waitSeconds) * 1000;
+    return new Promise((resolve, reject) => {
+      this.calls.CreateCall(request, this.metadata(), { deadline }, (err, response) => {
+        if (err) reject(new ApiError(err));
+        else resolve(response);
+      });
+    });
+  }
+
+  getCall(call) {
+    return this.unary(this.calls, 'GetCall', { name: callResource(call) });
+  }
+
+  // Every call (active and recently ended); state: 'TRYING', 'RINGING', 'ANSWERED', 'ENDED'.
+  listCalls({ realm = null, state = 'STATE_UNSPECIFIED' } = {}) {
+    return this.pages(this.calls, 'ListCalls',
+      { realm: realm ? realmResource(realm) : '', state }, 'calls');
+  }
+
+  hangupCall(call) {
+    return this.unary(this.calls, 'HangupCall', { name: callResource(call) });
+  }
+
+  sendDtmf(call, digits, { durationMs } = {}) {
+    const request = { name: callResource(call), digits };
+    if (durationMs) {
+      request.duration = { seconds: String(Math.floor(durationMs / 1000)),
+        nanos: (durationMs % 1000) * 1e6 };
+    }
+    return this.unary(this.calls, 'SendDtmf', request);
+  }
+
+  answerCall(call, { sdpAnswer = '' } = {}) {
+    return this.unary(this.calls, 'AnswerCall', { name: callResource(call), sdp_answer: sdpAnswer });
+  }
+
+  rejectCall(call, { sipStatus = 0 } = {}) {
+    return this.unary(this.calls, 'RejectCall', { name: callResource(call), sip_status: sipStatus });
+  }
+
+  // Call events (live only). Resolves once the server has subscribed (its
+  // response headers), so a call created afterwards cannot be missed, to an
+  // async iterator of CallEvents; types: names ('RINGING', ...); call: only
+  // that call's events; timeoutSeconds: a deadline for the whole stream.
+  // Leaving the loop cancels the stream; errors are thrown as ApiError.
+  async watchCalls({ realm = null, types = [], call = null, timeoutSeconds } = {}) {
+    const request = {
+      realm: realm ? realmResource(realm) : '', types, call: call ? callResource(call) : '',
+    };
+    const options = timeoutSeconds ? { deadline: Date.now() + timeoutSeconds * 1000 } : {};
+    const stream = this.calls.WatchCalls(request, this.metadata(), options);
+    await new Promise((resolve, reject) => {
+      stream.once('metadata', resolve);
+      stream.once('error', (err) => reject(new ApiError(err)));
+    });
+    stream.on('error', () => {});  // reported through the iterator below
+    return (async function* events() {
+      try {
+        for await (const event of stream) yield event;
+      } catch (err) {
+        if (err && typeof err.code === 'number') throw new ApiError(err);
+        throw err;
+      } finally {
+        stream.cancel();
+      }
+    }());
+  }
 }
 
-module.exports = { Client, ApiError, DEFAULT_SERVER, realmResource };
+module.exports = { Client, ApiError, DEFAULT_SERVER, realmResource, callResource };

@@ -50,6 +50,21 @@ constexpr OptionSpec kOptions[] = {
     {"--aor", true, false},
     {"--since", true, false},
     {"--type", true, false},
+    // call create|get|list|hangup|dtmf|watch|answer|reject
+    {"--to", true, false},
+    {"--from", true, false},
+    {"--from-name", true, false},
+    {"--sip-auth-username", true, false},
+    {"--sip-auth-password-stdin", false, false},
+    {"--sdp", true, false},
+    {"--header", true, false},
+    {"--request-id", true, false},
+    {"--wait", true, false},
+    {"--state", true, false},
+    {"--types", true, false},
+    {"--call", true, false},
+    {"--duration", true, false},
+    {"--status", true, false},
 };
 
 const OptionSpec* find_option(std::string_view name) {
@@ -79,6 +94,12 @@ std::optional<uint64_t> Args::number(std::string_view name, uint64_t min, uint64
     return std::nullopt;
   }
   return n;
+}
+
+std::vector<std::string> Args::values(std::string_view name) const {
+  auto it = all_values_.find(std::string(name));
+  if (it == all_values_.end()) return {};
+  return it->second;
 }
 
 void Args::expect_words(size_t count, std::string_view synopsis) {
@@ -138,8 +159,10 @@ Args parse_args(int argc, const char* const* argv) {
     }
     if (inline_value) {
       args.values_[std::string(name)] = std::string(*inline_value);
+      args.all_values_[std::string(name)].emplace_back(*inline_value);
     } else if (i + 1 < argc) {
       args.values_[std::string(name)] = argv[++i];
+      args.all_values_[std::string(name)].emplace_back(argv[i]);
     } else {
       args.fail(std::string(name) + " needs a value");
     }

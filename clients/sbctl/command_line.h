@@ -42,6 +42,8 @@ class Args {
   bool has(std::string_view name) const { return values_.count(std::string(name)) > 0; }
   // The value of an option (the last one when given twice); nullopt when absent.
   std::optional<std::string> value(std::string_view name) const;
+  // Every value of a repeatable option, in command-line order (--header).
+  std::vector<std::string> values(std::string_view name) const;
   // A decimal value within [min, max]; nullopt when absent or malformed (then failed()).
   std::optional<uint64_t> number(std::string_view name, uint64_t min, uint64_t max);
 
@@ -63,6 +65,7 @@ class Args {
   std::vector<std::string> words_;
   std::set<std::string> flags_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
   std::string error_;
 };
 

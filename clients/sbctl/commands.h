@@ -4,6 +4,7 @@
 //   acl_commands.cc         acl add|list|delete
 //   binding_commands.cc     binding list|get|delete
 //   watch_command.cc        watch
+//   call_commands.cc        call create|get|list|hangup|dtmf|watch|answer|reject
 //   health_command.cc       health, version
 //
 // Each run_*() takes the parsed command line (words()[0] is the group) and
@@ -25,6 +26,7 @@ int run_credential_command(Session& session, Args& args);
 int run_acl_command(Session& session, Args& args);
 int run_binding_command(Session& session, Args& args);
 int run_watch_command(Session& session, Args& args);
+int run_call_command(Session& session, Args& args);
 int run_health_command(Session& session, Args& args);
 int run_version_command(Session& session, Args& args);
 

@@ -4,6 +4,7 @@
 //   echo "$PASSWORD" | sbctl credential create acme.example alice --password-stdin
 //   sbctl binding list --realm acme.example
 //   sbctl watch --since 0 --json
+//   sbctl call create --to sip:alice@acme.example --wait answered
 //
 // main() parses the command line, reads the global options and hands over to
 // the command group (commands.h). `sbctl --help` has the full reference,
@@ -65,6 +66,22 @@ events:
         the server (RESOURCE_EXHAUSTED): run again with --since LAST to resume without a gap.
         In --json, "sequence" is a string (proto3 JSON for 64-bit integers).
 
+calls (ID is "calls/c…" or the bare "c…"; needs a token with role calls or admin, read for
+get/list/watch):
+  call create --to sip:USER@DOMAIN [--sip-auth-username U --sip-auth-password-stdin]
+        [--from URI] [--from-name NAME] [--sdp FILE] [--header 'X-Name: value']...
+        [--request-id ID] [--wait none|ringing|answered] [--timeout SECONDS]
+        Rings every binding of the AOR. --timeout here is the ring timeout (1-600, default 60);
+        with --wait the command returns at the first ringing / the answer (exit 1 with reason
+        CALL_FAILED when the call ends first). Ctrl-C stops waiting but does not hang up.
+  call get ID    call list [--realm R] [--state trying|ringing|answered|ended]
+  call hangup ID    call dtmf ID DIGITS [--duration MS]    (digits 0-9 * # A-D, 100-5000 ms)
+  call answer ID [--sdp FILE]    call reject ID [--status 400-699]   (inbound calls; default 486)
+  call watch [--realm R] [--types created,trying,ringing,answered,updated,dtmf,ended,incoming]
+        [--call ID]   One line per event until Ctrl-C:
+          #SEQ TIME TYPE NAME DIRECTION STATE TO [STATUS REASON] [END-REASON DURATION]
+        Live only (no resume). INCOMING events need role calls or admin.
+
 other:
   health [SERVICE]      grpc.health.v1 Check: prints SERVING (exit 0) or the status (exit 1)
   version               sbctl's version and its gRPC and protobuf libraries
@@ -101,6 +118,7 @@ int main(int argc, char** argv) {
   if (group == "acl") return sbctl::run_acl_command(session, args);
   if (group == "binding") return sbctl::run_binding_command(session, args);
   if (group == "watch") return sbctl::run_watch_command(session, args);
+  if (group == "call") return sbctl::run_call_command(session, args);
   if (group == "health") return sbctl::run_health_command(session, args);
   if (group.empty()) return sbctl::usage_error("missing command");
   return sbctl::usage_error("unknown command \"" + group + "\"");

@@ -125,6 +125,40 @@ std::string event_type_name(v1::RegistrationEvent::Type type) {
   return v1::RegistrationEvent::Type_Name(type);
 }
 
+std::optional<v1::Call::State> parse_call_state(std::string_view text) {
+  std::string n = normalize(text);
+  for (int t = v1::Call::State_MIN + 1; t <= v1::Call::State_MAX; ++t) {
+    if (!v1::Call::State_IsValid(t)) continue;
+    auto state = static_cast<v1::Call::State>(t);
+    if (normalize(v1::Call::State_Name(state)) == n) return state;
+  }
+  return std::nullopt;
+}
+
+std::string call_state_name(v1::Call::State state) { return v1::Call::State_Name(state); }
+
+std::optional<v1::CallEvent::Type> parse_call_event_type(std::string_view text) {
+  std::string n = normalize(text);
+  for (int t = v1::CallEvent::Type_MIN + 1; t <= v1::CallEvent::Type_MAX; ++t) {
+    if (!v1::CallEvent::Type_IsValid(t)) continue;
+    auto type = static_cast<v1::CallEvent::Type>(t);
+    if (normalize(v1::CallEvent::Type_Name(type)) == n) return type;
+  }
+  return std::nullopt;
+}
+
+std::string call_event_type_name(v1::CallEvent::Type type) {
+  return v1::CallEvent::Type_Name(type);
+}
+
+std::optional<v1::CreateCallRequest::WaitFor> parse_wait_for(std::string_view text) {
+  std::string n = normalize(text);
+  if (n == "none") return v1::CreateCallRequest::NONE;
+  if (n == "ringing") return v1::CreateCallRequest::RINGING;
+  if (n == "answered") return v1::CreateCallRequest::ANSWERED;
+  return std::nullopt;
+}
+
 std::optional<bool> parse_bool(std::string_view text) {
   std::string n = normalize(text);
   if (n == "true" || n == "yes" || n == "on") return true;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "switchboard/v1/admin.pb.h"
+#include "switchboard/v1/call.pb.h"
 #include "switchboard/v1/registration.pb.h"
 
 namespace sbctl {
@@ -34,6 +35,15 @@ std::string source_auth_name(v1::SourceAuthMode mode);  // "digest", "trusted-or
 
 std::optional<v1::RegistrationEvent::Type> parse_event_type(std::string_view text);
 std::string event_type_name(v1::RegistrationEvent::Type type);  // "REGISTERED", …
+
+// Calls: "trying", "ringing", "answered", "ended" ↔ Call.State; event types
+// "created", "incoming", … ↔ CallEvent.Type; "none", "ringing", "answered"
+// ↔ CreateCallRequest.WaitFor.
+std::optional<v1::Call::State> parse_call_state(std::string_view text);
+std::string call_state_name(v1::Call::State state);  // "RINGING", …
+std::optional<v1::CallEvent::Type> parse_call_event_type(std::string_view text);
+std::string call_event_type_name(v1::CallEvent::Type type);  // "INCOMING", …
+std::optional<v1::CreateCallRequest::WaitFor> parse_wait_for(std::string_view text);
 
 std::optional<bool> parse_bool(std::string_view text);  // true/false, yes/no, on/off
 

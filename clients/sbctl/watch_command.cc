@@ -1,14 +1,10 @@
 // sbctl watch — RegistrationService.WatchRegistrations: one line per event
 // until interrupted (SIGINT/SIGTERM → exit 0) or the server ends the stream.
-#include <pthread.h>
-#include <signal.h>
-
-#include <atomic>
 #include <iostream>
-#include <thread>
 
 #include "clients/sbctl/commands.h"
 #include "clients/sbctl/exit_codes.h"
+#include "clients/sbctl/interrupts.h"
 #include "clients/sbctl/names.h"
 #include "clients/sbctl/output.h"
 #include "clients/sbctl/rpc_error.h"
@@ -35,50 +31,6 @@ std::string event_line(const v1::RegistrationEvent& e) {
   if (!e.reason().empty()) line += " (" + e.reason() + ")";
   return line;
 }
-
-// Turns SIGINT and SIGTERM into a cancellation of the call. The constructor
-// blocks them (and SIGUSR1, the wake-up) in this thread, so every thread gRPC
-// starts later inherits the mask; a small thread takes them with sigwait().
-// REQUIRES: constructed before the first gRPC object of the process.
-class Interrupts {
- public:
-  Interrupts() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  }
-  Interrupts(const Interrupts&) = delete;
-  Interrupts& operator=(const Interrupts&) = delete;
-
-  // Cancels `context` on SIGINT or SIGTERM. `context` must outlive stop().
-  void cancel_on_signal(grpc::ClientContext* context) {
-    thread_ = std::thread([this, context] {
-      int signal = 0;
-      sigwait(&set_, &signal);
-      if (signal == SIGUSR1) return;  // stop()
-      interrupted_ = true;
-      context->TryCancel();
-    });
-  }
-
-  // Ends the signal thread; true when a signal cancelled the call.
-  bool stop() {
-    if (thread_.joinable()) {
-      if (!interrupted_) pthread_kill(thread_.native_handle(), SIGUSR1);
-      thread_.join();
-    }
-    return interrupted_;
-  }
-
-  ~Interrupts() { stop(); }
-
- private:
-  sigset_t set_;
-  std::thread thread_;
-  std::atomic<bool> interrupted_{false};
-};
 
 }  // namespace
 

@@ -17,6 +17,7 @@ namespace {
 
 constexpr const char* kServiceNames[] = {"switchboard.v1.AdminService",
                                          "switchboard.v1.RegistrationService"};
+constexpr const char* kCallServiceName = "switchboard.v1.CallService";
 
 std::shared_ptr<grpc::ServerCredentials> credentials_for(const ApiServerOptions& options,
                                                          std::string* error) {
@@ -71,7 +72,11 @@ ApiServer::ApiServer(ApiServerDeps& deps, const ApiServerOptions& options)
       registrations_(deps.credentials, deps.location,
                      WatchDeps{deps.hub, auth_, streams_, deps.logger, counters_,
                                options.watcher_buffer, options.max_watchers},
-                     auth_, deps.logger) {}
+                     auth_, deps.logger) {
+  if (deps.calls != nullptr)
+    calls_ = std::make_unique<CallService>(*deps.calls, auth_, streams_, options.call_watch,
+                                           deps.logger);
+}
 
 std::unique_ptr<ApiServer> ApiServer::start(ApiServerDeps deps, const ApiServerOptions& options,
                                             std::string* error) {
@@ -102,6 +107,7 @@ std::unique_ptr<ApiServer> ApiServer::start(ApiServerDeps deps, const ApiServerO
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.RegisterService(&api->admin_);
   builder.RegisterService(&api->registrations_);
+  if (api->calls_) builder.RegisterService(api->calls_.get());
   api->server_ = builder.BuildAndStart();
   if (!api->server_ || port == 0) {
     if (error)
@@ -114,11 +120,19 @@ std::unique_ptr<ApiServer> ApiServer::start(ApiServerDeps deps, const ApiServerO
   if (grpc::HealthCheckServiceInterface* health = api->server_->GetHealthCheckService()) {
     health->SetServingStatus("", true);
     for (const char* service : kServiceNames) health->SetServingStatus(service, true);
+    if (api->calls_) health->SetServingStatus(kCallServiceName, true);
   }
   return api;
 }
 
 ApiServer::~ApiServer() { shutdown(); }
+
+void ApiServer::set_serving(bool serving) {
+  if (!server_) return;
+  // SetServingStatus(bool) flips every registered service at once, "" included.
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService())
+    health->SetServingStatus(serving);
+}
 
 void ApiServer::shutdown() {
   std::call_once(shutdown_once_, [this] {
@@ -126,7 +140,7 @@ void ApiServer::shutdown() {
     if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService())
       health->SetServingStatus(false);
     const WatchStreamStats before = streams_.stats();
-    streams_.close_all();
+    streams_.close_all();  // WatchRegistrations and WatchCalls streams
     const auto deadline = std::chrono::system_clock::now() + options_.shutdown_grace;
     server_->Shutdown(deadline);
     bool idle = streams_.wait_idle(std::chrono::steady_clock::now() + options_.shutdown_grace);

@@ -1,10 +1,11 @@
 // gateway/api/api_server.h — the gRPC server of the API: AdminService,
-// RegistrationService, grpc.health.v1 and server reflection on one port.
+// RegistrationService, CallService (when a call engine is given),
+// grpc.health.v1 and server reflection on one port.
 //
 //   std::string error;
 //   auto api = switchboard::api::ApiServer::start(
 //       {.credentials = store, .location = location, .hub = hub, .tokens = tokens,
-//        .logger = logger},
+//        .logger = logger, .calls = &call_engine},     // .calls optional: no CallService
 //       {.listen = "127.0.0.1:50051"}, &error);
 //   if (!api) die(error);                   // e.g. the port is taken
 //   api->address();                          // "127.0.0.1:50051" (the real port when 0 was asked)
@@ -33,6 +34,8 @@
 
 #include "gateway/api/admin_service.h"
 #include "gateway/api/api_token.h"
+#include "gateway/api/call_service.h"
+#include "gateway/api/call_watch.h"
 #include "gateway/api/registration_service.h"
 #include "gateway/api/token_auth.h"
 #include "gateway/api/watch_reactor.h"
@@ -58,6 +61,7 @@ struct ApiServerOptions {
   int max_message_bytes = 4 << 20;
   int max_concurrent_streams = 2000;               // per HTTP/2 connection
   std::chrono::milliseconds shutdown_grace{2000};  // then pending calls are cancelled
+  CallWatchOptions call_watch;                     // WatchCalls: buffer per watcher, max watchers
 };
 
 struct ApiServerDeps {
@@ -66,6 +70,9 @@ struct ApiServerDeps {
   registrar::EventHub& hub;
   std::vector<ApiToken> tokens;
   Logger& logger;
+  // Optional: serves CallService over this engine (started, and stopped
+  // only after this server's shutdown()). nullptr: no CallService.
+  calls::CallEngine* calls = nullptr;
 };
 
 class ApiServer {
@@ -87,8 +94,18 @@ class ApiServer {
   void shutdown();
 
   AuthStats auth_stats() const { return auth_.stats(); }
+
+  // grpc.health.v1 status of "" and every service: false while draining, so
+  // load balancers stop sending new work; shutdown() sets it false for good.
+  void set_serving(bool serving);
+  // Configuration reload: the next call is checked against these tokens.
+  void replace_tokens(std::vector<ApiToken> tokens) { auth_.replace_tokens(std::move(tokens)); }
   const WatchCounters& watch_counters() const { return counters_; }
   WatchStreamStats watch_streams() const { return streams_.stats(); }
+  // nullptr without a call engine.
+  const CallWatchCounters* call_watch_counters() const {
+    return calls_ ? &calls_->watch_counters() : nullptr;
+  }
 
  private:
   ApiServer(ApiServerDeps& deps, const ApiServerOptions& options);
@@ -100,6 +117,7 @@ class ApiServer {
   WatchCounters counters_;
   AdminService admin_;
   RegistrationService registrations_;
+  std::unique_ptr<CallService> calls_;  // with a call engine only
   std::string address_;
   int port_ = 0;
   std::once_flag shutdown_once_;

@@ -157,6 +157,23 @@ std::string binding_name(const registrar::Binding& binding) {
          binding_id(binding.aor, binding.contact);
 }
 
+bool is_call_id(std::string_view id) {
+  if (id.size() != 21 || id[0] != 'c') return false;
+  for (char c : id.substr(1))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+std::optional<std::string> parse_call_name(std::string_view name) {
+  constexpr std::string_view kPrefix = "calls/";
+  if (name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  std::string_view id = name.substr(kPrefix.size());
+  if (!is_call_id(id)) return std::nullopt;
+  return std::string(id);
+}
+
+std::string call_name(std::string_view call_id) { return "calls/" + std::string(call_id); }
+
 namespace {
 constexpr size_t kTokenCheckBytes = 4;
 std::string token_check(std::string_view payload) {

@@ -5,6 +5,7 @@
 //   realms/{realm}/credentials/{username}        credential_name(…)
 //   realms/{realm}/aclEntries/{cidr, '/'→'-'}    acl_entry_name("acme.example", "10.0.0.0/8")
 //   realms/{realm}/aors/{user}/bindings/{id}     binding_name(binding)
+//   calls/{call}                                 call_name("c0123456789abcdef0123")
 //
 // {username} and {user} are percent-encoded where they hold characters
 // outside [A-Za-z0-9-._~+!$&'()*,;=:@] ('/', '%', '#', '?', …), so any SIP
@@ -64,6 +65,13 @@ std::optional<BindingName> parse_binding_name(std::string_view name);
 std::string binding_id(std::string_view aor, std::string_view contact);
 // From binding.aor ("user@domain") and binding.contact.
 std::string binding_name(const registrar::Binding& binding);
+
+// "calls/{call}" → the call id: "c" + 20 lower-case hex digits (the call
+// engine's ids, sortable by creation). nullopt for anything else.
+std::optional<std::string> parse_call_name(std::string_view name);
+std::string call_name(std::string_view call_id);
+// True for "c" + 20 lower-case hex digits.
+bool is_call_id(std::string_view id);
 
 // Page tokens: base64url of `collection` "\n" `last_key` and 4 bytes of its
 // SHA-256 (a check, not a secret), so a token of one list is refused by

@@ -61,6 +61,24 @@ grpc::Status error_info(grpc::StatusCode code, std::string message, std::string_
   return with_detail(code, std::move(message), info);
 }
 
+grpc::Status with_details(grpc::StatusCode code, std::string message,
+                          std::initializer_list<const google::protobuf::Message*> details) {
+  google::rpc::Status s;
+  s.set_code(int(code));
+  s.set_message(message);
+  for (const google::protobuf::Message* d : details) s.add_details()->PackFrom(*d);
+  return grpc::Status(code, std::move(message), s.SerializeAsString());
+}
+
+google::rpc::ErrorInfo make_error_info(std::string_view reason,
+                                       const std::map<std::string, std::string>& metadata) {
+  google::rpc::ErrorInfo info;
+  info.set_reason(std::string(reason));
+  info.set_domain(std::string(kErrorDomain));
+  for (const auto& [k, v] : metadata) (*info.mutable_metadata())[k] = v;
+  return info;
+}
+
 std::optional<google::rpc::Status> status_details(const grpc::Status& status) {
   if (status.error_details().empty()) return std::nullopt;
   google::rpc::Status s;

@@ -20,6 +20,7 @@
 
 #include <grpcpp/support/status.h>
 
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -54,6 +55,14 @@ grpc::Status already_exists(std::string_view resource_type, std::string_view res
 // Any other code, with ErrorInfo{reason, domain, metadata}.
 grpc::Status error_info(grpc::StatusCode code, std::string message, std::string_view reason,
                         const std::map<std::string, std::string>& metadata = {});
+
+// Any code with several details at once (NOT_FOUND of a call with both
+// ResourceInfo and ErrorInfo, for instance), packed in the order given.
+grpc::Status with_details(grpc::StatusCode code, std::string message,
+                          std::initializer_list<const google::protobuf::Message*> details);
+// The ErrorInfo error_info() would attach.
+google::rpc::ErrorInfo make_error_info(std::string_view reason,
+                                       const std::map<std::string, std::string>& metadata = {});
 
 // The google.rpc.Status a status carries (for tests and clients); nullopt
 // when it has none or it does not parse.

@@ -42,7 +42,20 @@ std::optional<std::string_view> bearer_token(std::string_view value) {
 }  // namespace
 
 TokenAuthenticator::TokenAuthenticator(std::vector<ApiToken> tokens, Logger* logger)
-    : tokens_(std::move(tokens)), logger_(logger) {}
+    : tokens_(std::make_shared<const std::vector<ApiToken>>(std::move(tokens))), logger_(logger) {}
+
+void TokenAuthenticator::replace_tokens(std::vector<ApiToken> tokens) {
+  auto next = std::make_shared<const std::vector<ApiToken>>(std::move(tokens));
+  std::lock_guard lock(mu_);
+  tokens_ = std::move(next);
+}
+
+size_t TokenAuthenticator::token_count() const { return current()->size(); }
+
+std::shared_ptr<const std::vector<ApiToken>> TokenAuthenticator::current() const {
+  std::lock_guard lock(mu_);
+  return tokens_;
+}
 
 AuthStats TokenAuthenticator::stats() const {
   return AuthStats{unauthenticated_.load(), permission_denied_.load()};
@@ -77,11 +90,13 @@ grpc::Status TokenAuthenticator::authorize_header(const std::string_view* author
   // selected with masks, and nothing depends on which entry matched until the
   // loop is over.
   const Sha256 presented = sha256(*token);
+  // A reload (SIGHUP) swaps the whole list; this call keeps the one it started with.
+  const std::shared_ptr<const std::vector<ApiToken>> tokens = current();
   size_t found = 0;
   size_t any = 0;
-  for (size_t i = 0; i < tokens_.size(); ++i) {
+  for (size_t i = 0; i < tokens->size(); ++i) {
     const size_t equal =
-        size_t(CRYPTO_memcmp(presented.data(), tokens_[i].sha256.data(), presented.size()) == 0);
+        size_t(CRYPTO_memcmp(presented.data(), (*tokens)[i].sha256.data(), presented.size()) == 0);
     const size_t mask = size_t(0) - equal;
     found = (found & ~mask) | (i & mask);
     any |= equal;
@@ -93,7 +108,7 @@ grpc::Status TokenAuthenticator::authorize_header(const std::string_view* author
     return error_info(grpc::StatusCode::UNAUTHENTICATED,
                       "unknown API token: " + std::string(kHowTo), "TOKEN_UNKNOWN");
   }
-  const ApiToken& t = tokens_[found];
+  const ApiToken& t = (*tokens)[found];
   if (!role_allows(t.role, needed)) {
     ++permission_denied_;
     if (logger_ != nullptr)

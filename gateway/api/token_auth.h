@@ -23,6 +23,8 @@
 #include <grpcpp/support/status.h>
 
 #include <atomic>
+#include <memory>
+#include <mutex>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -60,11 +62,18 @@ class TokenAuthenticator {
   grpc::Status authorize_header(const std::string_view* authorization, Role needed,
                                 std::string_view method, Caller* caller = nullptr) const;
 
-  size_t token_count() const { return tokens_.size(); }
+  size_t token_count() const;
   AuthStats stats() const;
 
+  // Replaces the token list (configuration reload). Calls already authorized
+  // keep going; the next call is checked against the new list. Thread-safe.
+  void replace_tokens(std::vector<ApiToken> tokens);
+
  private:
-  std::vector<ApiToken> tokens_;
+  std::shared_ptr<const std::vector<ApiToken>> current() const;
+
+  mutable std::mutex mu_;  // guards the pointer only, for a copy per call
+  std::shared_ptr<const std::vector<ApiToken>> tokens_;
   Logger* logger_;
   mutable std::atomic<uint64_t> unauthenticated_{0};
   mutable std::atomic<uint64_t> permission_denied_{0};

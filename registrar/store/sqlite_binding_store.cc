@@ -113,6 +113,7 @@ struct SqliteBindingStore::Impl {
         writes_coalesced{0}, transactions{0}, transactions_failed{0}, rows_inserted{0},
         largest_batch{0}, events_written{0}, events_trimmed{0};
   } stats;
+  std::atomic<bool> last_commit_ok{true};  // for readiness
 
   StoreResult prepare_all() {
     const std::string insert_sql =
@@ -271,6 +272,7 @@ struct SqliteBindingStore::Impl {
                                 const std::unordered_map<std::string_view, size_t>& last,
                                 std::vector<uint64_t>& first_sequence) {
     std::lock_guard lock(db_mutex);
+    const auto started = std::chrono::steady_clock::now();
     std::string error = run(begin, "BEGIN IMMEDIATE");
     uint64_t rows = 0, events = 0, newest = last_sequence;
     for (size_t i = 0; i < batch.size() && error.empty(); ++i) {
@@ -296,15 +298,18 @@ struct SqliteBindingStore::Impl {
       }
     }
     if (error.empty()) error = run(commit, "COMMIT");
+    if (options.on_operation) options.on_operation("commit", std::chrono::steady_clock::now() - started);
     if (!error.empty()) {
       if (db->in_transaction()) (void)run(rollback, "ROLLBACK");
       stats.transactions_failed.fetch_add(1, std::memory_order_relaxed);
+      last_commit_ok.store(false, std::memory_order_relaxed);
       std::fill(first_sequence.begin(), first_sequence.end(), 0);
       return failure("binding store: " + error);
     }
     last_sequence = newest;
     events_since_trim += events;
     stats.transactions.fetch_add(1, std::memory_order_relaxed);
+    last_commit_ok.store(true, std::memory_order_relaxed);
     stats.rows_inserted.fetch_add(rows, std::memory_order_relaxed);
     stats.events_written.fetch_add(events, std::memory_order_relaxed);
     return {};
@@ -340,7 +345,10 @@ struct SqliteBindingStore::Impl {
     }
     if (cutoff <= trimmed_below) return;
     delete_old_events.bind(1, static_cast<int64_t>(cutoff));
-    if (!run(delete_old_events, "DELETE old events").empty()) return;  // retried next time
+    const auto started = std::chrono::steady_clock::now();
+    const bool deleted = run(delete_old_events, "DELETE old events").empty();
+    if (options.on_operation) options.on_operation("trim", std::chrono::steady_clock::now() - started);
+    if (!deleted) return;  // retried next time
     stats.events_trimmed.fetch_add(static_cast<uint64_t>(db->changes()), std::memory_order_relaxed);
     trimmed_below = cutoff;
   }
@@ -558,6 +566,10 @@ void SqliteBindingStore::flush() {
   const uint64_t accepted = m.accepted_issued, rejected = m.rejected_issued;
   m.flushed_cv.wait(
       lock, [&] { return m.accepted_completed >= accepted && m.rejected_completed >= rejected; });
+}
+
+bool SqliteBindingStore::healthy() const {
+  return impl_->last_commit_ok.load(std::memory_order_relaxed);
 }
 
 SqliteBindingStoreStats SqliteBindingStore::stats() const {

@@ -39,6 +39,8 @@
 #define SWITCHBOARD_REGISTRAR_STORE_SQLITE_BINDING_STORE_H_
 
 #include <chrono>
+#include <functional>
+#include <string_view>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -66,6 +68,10 @@ struct SqliteBindingStoreOptions {
   // Wall time for trimming by age; nullptr: the system clock. Must outlive
   // the store.
   const sip::Clock* clock = nullptr;
+  // Told how long each database operation took, on the writer thread:
+  // "commit" (one group-commit transaction, BEGIN to COMMIT), "trim" (event
+  // log retention). For metrics; must be quick and thread-safe. Empty: not timed.
+  std::function<void(std::string_view op, std::chrono::nanoseconds took)> on_operation;
 };
 
 // Counters since open. Read with stats(); each field is consistent on its own.
@@ -120,6 +126,9 @@ class SqliteBindingStore final : public BindingStore {
   void flush() override;
 
   SqliteBindingStoreStats stats() const;
+  // False while the last group commit failed (disk full, I/O error): for
+  // readiness. True again after a commit succeeds. Thread-safe.
+  bool healthy() const;
 
  private:
   struct Impl;

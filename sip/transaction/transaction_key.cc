@@ -25,12 +25,14 @@ std::string_view transaction_method(const sip::Message& request) {
   return request.method();
 }
 
-std::optional<TransactionKey> server_transaction_key(const sip::Message& request) {
+namespace {
+
+// `method` is the method the request matches under (see transaction_method).
+std::optional<TransactionKey> key_under(const sip::Message& request, std::string_view method) {
   const std::optional<sip::Via>& via = request.top_via();
   if (!via) return std::nullopt;
 
   TransactionKey key;
-  std::string_view method = transaction_method(request);
   if (via->rfc3261_branch()) {
     key.rfc3261 = true;
     key.value.reserve(via->branch().size() + via->host.size() + method.size() + 24);
@@ -48,14 +50,25 @@ std::optional<TransactionKey> server_transaction_key(const sip::Message& request
   key.value += "2543;";
   append_field(key.value, method);
   append_field(key.value, request.request_uri().text);
-  bool invite_like = request.method_id() == sip::Method::kInvite ||
-                     request.method_id() == sip::Method::kAck;
+  // For INVITE and its ACK (and a CANCEL looked up as its INVITE) the To tag
+  // is left out: see the header.
+  bool invite_like = method == "INVITE";
   append_field(key.value, invite_like || !request.to() ? std::string_view() : request.to()->tag());
   append_field(key.value, request.from() ? request.from()->tag() : std::string_view());
   append_field(key.value, request.call_id());
   append_field(key.value, std::to_string(cseq->seq));
   append_field(key.value, via->text);
   return key;
+}
+
+}  // namespace
+
+std::optional<TransactionKey> server_transaction_key(const sip::Message& request) {
+  return key_under(request, transaction_method(request));
+}
+
+std::optional<TransactionKey> invite_key_for_cancel(const sip::Message& cancel) {
+  return key_under(cancel, "INVITE");
 }
 
 }  // namespace sip::transaction

@@ -18,6 +18,13 @@
 //   auto key = sip::transaction::server_transaction_key(request);
 //   if (key) table.find(*key);
 //
+// A CANCEL names the INVITE it cancels by the same top Via (§9.1: same
+// branch and sent-by; for RFC 2543 also the same Request-URI, Call-ID, From,
+// CSeq number): invite_key_for_cancel() gives the key that INVITE has.
+//
+//   auto invite = sip::transaction::invite_key_for_cancel(cancel);
+//   if (invite && table.find(*invite)) { 200 to the CANCEL, 487 to the INVITE }
+//
 // Threading: pure functions.
 #ifndef SWITCHBOARD_SIP_TRANSACTION_TRANSACTION_KEY_H_
 #define SWITCHBOARD_SIP_TRANSACTION_TRANSACTION_KEY_H_
@@ -44,6 +51,12 @@ std::string_view transaction_method(const sip::Message& request);
 // nullopt when the request lacks what matching needs (a top Via; for RFC 2543
 // matching also CSeq). REQUIRES: request.is_request().
 std::optional<TransactionKey> server_transaction_key(const sip::Message& request);
+
+// The key of the INVITE server transaction that a CANCEL targets (RFC 3261
+// §9.2): the CANCEL's own key computed as if its method were INVITE. nullopt
+// as for server_transaction_key(). REQUIRES: request.is_request() (meant for
+// CANCEL; for any other request it is that request's key under "INVITE").
+std::optional<TransactionKey> invite_key_for_cancel(const sip::Message& cancel);
 
 }  // namespace sip::transaction
 

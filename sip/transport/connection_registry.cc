@@ -2,14 +2,22 @@
 #include "sip/transport/connection_registry.h"
 
 #include <atomic>
+#include <cassert>
 
 #include "sip/transport/tcp_connection.h"
 
 namespace sip::transport {
 
-ConnectionId ConnectionRegistry::next_id() {
+ConnectionRegistry::ConnectionRegistry(unsigned worker) : worker_(worker) {
+  assert(worker < kMaxWorkers);
+}
+
+ConnectionId ConnectionRegistry::next_id(unsigned worker) {
+  assert(worker < kMaxWorkers);
+  // 2^56 connections before the counter wraps: never, in practice.
   static std::atomic<ConnectionId> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);
+  ConnectionId n = next.fetch_add(1, std::memory_order_relaxed);
+  return (n << kWorkerBits) | ConnectionId(worker & (kMaxWorkers - 1));
 }
 
 void ConnectionRegistry::add(std::shared_ptr<TcpConnection> connection) {

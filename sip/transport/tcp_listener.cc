@@ -83,9 +83,9 @@ void TcpListener::on_accept(boost::asio::ip::tcp::socket socket) {
     return;
   }
   bump(counters_.tcp_accepted);
-  auto connection = std::make_shared<TcpConnection>(std::move(socket), ConnectionRegistry::next_id(),
-                                                    options_, limits_, receiver_, counters_,
-                                                    registry_);
+  auto connection = std::make_shared<TcpConnection>(
+      std::move(socket), ConnectionRegistry::next_id(registry_.worker()), options_, limits_,
+      receiver_, counters_, registry_);
   registry_.add(connection);
   receiver_.on_connection_event(connection->source(), ConnectionEvent::kAccepted, "");
   connection->start();

@@ -4,8 +4,8 @@
 namespace sip::transport {
 
 TransportSet::TransportSet(boost::asio::io_context& io, const TransportOptions& options,
-                           Receiver& receiver, TransportCounters& counters)
-    : io_(io), options_(options), receiver_(receiver), counters_(counters) {}
+                           Receiver& receiver, TransportCounters& counters, unsigned worker)
+    : io_(io), options_(options), receiver_(receiver), counters_(counters), connections_(worker) {}
 
 TransportSet::~TransportSet() = default;
 

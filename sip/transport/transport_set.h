@@ -42,8 +42,11 @@ struct TransportOptions {
 
 class TransportSet final : public Sender {
  public:
+  // `worker`: this set's index among the server's workers, encoded in the
+  // ids of the connections it accepts (ConnectionRegistry::worker_of).
+  // REQUIRES: worker < ConnectionRegistry::kMaxWorkers.
   TransportSet(boost::asio::io_context& io, const TransportOptions& options, Receiver& receiver,
-               TransportCounters& counters);
+               TransportCounters& counters, unsigned worker = 0);
   ~TransportSet() override;
   TransportSet(const TransportSet&) = delete;
   TransportSet& operator=(const TransportSet&) = delete;
@@ -56,7 +59,8 @@ class TransportSet final : public Sender {
   // Closes every listener and connection. Idempotent.
   void close();
 
-  // Sender: UDP from the listener bound to `to.local_*`; TCP over `to.connection`.
+  // Sender: UDP from the listener bound to `to.local_*`; TCP over `to.connection`
+  // (a connection that is gone counts in tcp_send_failures).
   bool send(const Source& to, std::string bytes) override;
 
   ConnectionRegistry& connections() { return connections_; }

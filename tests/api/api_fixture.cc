@@ -5,12 +5,49 @@
 #include <sstream>
 
 #include "gateway/api/api_token.h"
+#include "gateway/calls/call_engine.h"
+#include "gateway/request_handler.h"
+#include "gateway/sip_server.h"
+#include "gateway/tag_source.h"
+#include "registrar/authenticator.h"
 #include "registrar/digest.h"
 #include "sip/parser.h"
+#include "sip/transport/listen_address.h"
 
 namespace apitest {
 
 using namespace std::chrono_literals;
+
+// The SIP server needs its handler (and response callback) before the engine
+// exists, and the engine needs the server: this forwards once set.
+class SipForwarder final : public switchboard::RequestHandler {
+ public:
+  void set(switchboard::calls::CallEngine* engine) {
+    std::lock_guard lock(mu_);
+    engine_ = engine;
+  }
+  void handle(const sip::Message& request, const sip::transport::Source& source,
+              switchboard::Reply reply) override {
+    std::lock_guard lock(mu_);
+    if (engine_ != nullptr) engine_->handle(request, source, std::move(reply));
+  }
+  void on_response(std::string_view raw, const sip::transport::Source& source) {
+    std::lock_guard lock(mu_);
+    if (engine_ != nullptr) engine_->on_response(raw, source);
+  }
+
+ private:
+  std::mutex mu_;
+  switchboard::calls::CallEngine* engine_ = nullptr;
+};
+
+ApiTest::ApiTest() = default;
+ApiTest::~ApiTest() = default;
+
+uint16_t ApiTest::sip_port() const {
+  auto a = sip->bound_address(sip::transport::Protocol::kUdp);
+  return a ? a->port : 0;
+}
 
 void ApiTest::SetUp() {
   const FixtureOptions o = options();
@@ -53,30 +90,74 @@ void ApiTest::SetUp() {
   std::vector<ApiToken> tokens = {{"ops", Role::kAdmin, sha256(kAdminToken)},
                                   {"viewer", Role::kRead, sha256(kReadToken)},
                                   {"agent", Role::kCalls, sha256(kCallsToken)}};
+  if (o.calls) {
+    authenticator = std::make_unique<registrar::Authenticator>(*credentials, *nonces,
+                                                               *nonce_counts, nullptr);
+    sip_forwarder = std::make_shared<SipForwarder>();
+    switchboard::SipServerOptions sip_options;
+    sip_options.listen = {*sip::transport::parse_listen_address("udp:127.0.0.1:0", nullptr)};
+    sip_options.threads = 1;
+    sip_options.handler = sip_forwarder;
+    sip_options.on_response = [f = sip_forwarder](std::string_view raw,
+                                                  const sip::transport::Source& source) {
+      f->on_response(raw, source);
+    };
+    sip = std::make_unique<switchboard::SipServer>(std::move(sip_options));
+    std::string sip_error;
+    ASSERT_TRUE(sip->start(&sip_error)) << sip_error;
+    switchboard::calls::CallEngineOptions eo;
+    eo.t1 = 100ms;  // retransmissions and Timer B (64*T1) shrunk for tests
+    eo.t2 = 400ms;
+    eo.t4 = 500ms;
+    switchboard::calls::CallEngineDeps deps;
+    deps.location = location.get();
+    deps.credentials = credentials.get();
+    deps.authenticator = authenticator.get();
+    deps.sip = sip.get();
+    deps.clock = std::make_shared<sip::SystemClock>();
+    deps.tags = switchboard::random_tag_source();
+    deps.logger = &logger;
+    engine = std::make_unique<switchboard::calls::CallEngine>(eo, std::move(deps));
+    engine->start();
+    sip_forwarder->set(engine.get());
+  }
+
   switchboard::api::ApiServerOptions so;
   so.listen = "127.0.0.1:0";
   so.watcher_buffer = o.watcher_buffer;
   so.max_watchers = o.max_watchers;
   so.shutdown_grace = 1s;
+  so.call_watch.buffer = o.call_watcher_buffer;
+  so.call_watch.max_watchers = o.max_call_watchers;
   std::string error;
   server = switchboard::api::ApiServer::start({.credentials = *credentials,
                                                .location = *location,
                                                .hub = *hub,
                                                .tokens = tokens,
-                                               .logger = logger},
+                                               .logger = logger,
+                                               .calls = engine.get()},
                                               so, &error);
   ASSERT_TRUE(server) << error;
   channel = new_channel();
   admin_ = v1::AdminService::NewStub(channel);
   registrations_ = v1::RegistrationService::NewStub(channel);
+  calls_ = v1::CallService::NewStub(channel);
 }
 
 void ApiTest::TearDown() {
   admin_.reset();
   registrations_.reset();
+  calls_.reset();
   channel.reset();
   if (server) server->shutdown();
   server.reset();
+  // The API first (it unsubscribes from the engine), then the engine, then SIP.
+  if (engine) engine->stop(200ms);
+  if (sip_forwarder) sip_forwarder->set(nullptr);
+  if (sip) sip->stop();
+  engine.reset();
+  sip.reset();
+  authenticator.reset();
   registrar.reset();
   if (bindings) bindings->flush();
   location.reset();

@@ -4,6 +4,10 @@
 // ApiServer on 127.0.0.1 port 0, and a real gRPC channel with the generated
 // stubs. Only the clock is simulated (binding expiry, event ages).
 //
+// With FixtureOptions::calls, a real CallEngine too, over a real SipServer on
+// udp:127.0.0.1 (port 0), attached to the ApiServer (CallService): the
+// engine uses the system clock (its timers run for real; they are shrunk).
+//
 //   class AdminApi : public ApiTest {};
 //   TEST_F(AdminApi, Something) {
 //     v1::Realm realm;
@@ -33,10 +37,23 @@
 #include "registrar/store/sqlite_credential_store.h"
 #include "sip/clock.h"
 #include "switchboard/v1/admin.grpc.pb.h"
+#include "switchboard/v1/call.grpc.pb.h"
 #include "switchboard/v1/registration.grpc.pb.h"
 #include "tests/registrar/temp_dir.h"
 
+namespace registrar {
+class Authenticator;
+}
+namespace switchboard {
+class SipServer;
+namespace calls {
+class CallEngine;
+}
+}  // namespace switchboard
+
 namespace apitest {
+
+class SipForwarder;  // api_fixture.cc: SIP server → engine, set once both exist
 
 namespace v1 = ::switchboard::v1;
 
@@ -50,10 +67,16 @@ struct FixtureOptions {
   size_t max_events = 100'000;   // the event log's retention (count)
   size_t watcher_buffer = 4096;  // the hub's per-watcher buffer
   size_t max_watchers = 1000;
+  bool calls = false;              // a CallEngine + SipServer behind CallService
+  size_t call_watcher_buffer = 1024;
+  size_t max_call_watchers = 256;
 };
 
 class ApiTest : public testing::Test {
  protected:
+  ApiTest();
+  ~ApiTest() override;
+
   virtual FixtureOptions options() const { return {}; }
   void SetUp() override;
   void TearDown() override;
@@ -63,6 +86,10 @@ class ApiTest : public testing::Test {
 
   v1::AdminService::Stub& admin() { return *admin_; }
   v1::RegistrationService::Stub& registrations() { return *registrations_; }
+  // REQUIRES: options().calls.
+  v1::CallService::Stub& calls() { return *calls_; }
+  // The SIP server's UDP port (options().calls only).
+  uint16_t sip_port() const;
   std::shared_ptr<grpc::Channel> new_channel(const grpc::ChannelArguments& args = {}) const;
 
   // Stores a realm directly (test set-up, not under test).
@@ -95,12 +122,17 @@ class ApiTest : public testing::Test {
   std::unique_ptr<registrar::NonceService> nonces;
   std::unique_ptr<registrar::NonceCounter> nonce_counts;
   std::unique_ptr<registrar::Registrar> registrar;
+  std::unique_ptr<registrar::Authenticator> authenticator;    // calls only
+  std::shared_ptr<SipForwarder> sip_forwarder;                 // calls only
+  std::unique_ptr<switchboard::SipServer> sip;                 // calls only
+  std::unique_ptr<switchboard::calls::CallEngine> engine;      // calls only
   std::unique_ptr<switchboard::api::ApiServer> server;
   std::shared_ptr<grpc::Channel> channel;
 
  private:
   std::unique_ptr<v1::AdminService::Stub> admin_;
   std::unique_ptr<v1::RegistrationService::Stub> registrations_;
+  std::unique_ptr<v1::CallService::Stub> calls_;
   int cseq_ = 0;
 };
 

@@ -25,6 +25,7 @@ def start_demo(script, binary, build, port, grpc_port):
     err = open(os.path.join(build, "demo.err"), "wb")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env["GRPC_LISTEN"] = "127.0.0.1:%d" % grpc_port  # not the default 50051: tests run in parallel
+    env["METRICS_LISTEN"] = "off"  # not the default 9090 either
     proc = subprocess.Popen(["bash", script, binary, build, "udp:127.0.0.1:%d" % port,
                              "tcp:127.0.0.1:%d" % port], stdin=subprocess.DEVNULL, stdout=out,
                             stderr=err, env=env, preexec_fn=e2e.die_with_parent)

@@ -600,3 +600,120 @@ def free_udp_tcp_port(attempts=50):
             u.close()
             t.close()
     raise TestFailure("no port free for both UDP and TCP")
+
+
+# --------------------------------------------------------------------------
+# The operations endpoint (--metrics-listen): /metrics, /healthz, /readyz
+
+
+def metrics_port(server, timeout=10):
+    """The port of the server's metrics endpoint, from its "metrics
+    listening" log line (the configuration asked for port 0)."""
+    deadline = time.time() + timeout
+    while True:
+        for entry in server.log_lines():
+            if entry.get("msg") == "metrics listening":
+                return int(entry["address"].rsplit(":", 1)[1])
+        if time.time() > deadline:
+            raise TestFailure("no \"metrics listening\" log line within %d s" % timeout)
+        time.sleep(0.05)
+
+
+def http_get(port, path, timeout=5.0):
+    """GET http://127.0.0.1:PORT/PATH with the standard library: (status, body)."""
+    import http.client
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.read().decode("utf-8", errors="replace")
+    finally:
+        conn.close()
+
+
+_PROM_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+_PROM_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)')
+_PROM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+def parse_prometheus(text):
+    """Parses the text exposition format 0.0.4 strictly: every non-comment
+    line is `name{labels} value`, every sample belongs to a family that has
+    # HELP and # TYPE before it (histograms: _bucket/_sum/_count with an
+    le="+Inf" bucket equal to _count). Returns {(name, ((label, value), ...)):
+    float}; raises TestFailure naming the first bad line."""
+    samples, helps, types = {}, {}, {}
+    for n, line in enumerate(text.split("\n"), 1):
+        if not line:
+            continue
+        if line.startswith("#"):
+            parts = line.split(" ", 3)
+            if len(parts) >= 3 and parts[1] == "HELP":
+                check(parts[2] not in helps, "line %d: second # HELP for %s" % (n, parts[2]))
+                helps[parts[2]] = parts[3] if len(parts) > 3 else ""
+            elif len(parts) == 4 and parts[1] == "TYPE":
+                check(parts[3] in ("counter", "gauge", "histogram", "summary", "untyped"),
+                      "line %d: bad type %r" % (n, parts[3]))
+                check(parts[2] not in types, "line %d: second # TYPE for %s" % (n, parts[2]))
+                types[parts[2]] = parts[3]
+            continue
+        m = _PROM_SAMPLE.match(line)
+        check(m, "line %d is not `name{labels} value`: %r" % (n, line))
+        name, labels_text, value = m.group(1), m.group(3), m.group(4)
+        labels = []
+        if labels_text:
+            pos = 0
+            while pos < len(labels_text):
+                lm = _PROM_LABEL.match(labels_text, pos)
+                check(lm and lm.end() > pos, "line %d: bad labels %r" % (n, labels_text))
+                labels.append((lm.group(1), lm.group(2)))
+                pos = lm.end()
+        try:
+            v = float(value)
+        except ValueError:
+            raise TestFailure("line %d: bad value %r" % (n, value))
+        family = name
+        if name not in types:
+            for suffix in _PROM_SUFFIXES:
+                if name.endswith(suffix) and types.get(name[:-len(suffix)]) == "histogram":
+                    family = name[:-len(suffix)]
+        check(family in types, "line %d: %s has no # TYPE before it" % (n, name))
+        check(family in helps, "line %d: %s has no # HELP before it" % (n, name))
+        key = (name, tuple(labels))
+        check(key not in samples, "line %d: duplicate sample %r" % (n, line))
+        samples[key] = v
+    # Histograms: buckets cumulative, +Inf == _count.
+    for (name, labels), v in samples.items():
+        if name.endswith("_count") and types.get(name[:-6]) == "histogram":
+            inf = samples.get((name[:-6] + "_bucket", labels + (("le", "+Inf"),)))
+            check(inf == v, "%s%s: +Inf bucket %s != _count %s" % (name, dict(labels), inf, v))
+    return samples
+
+
+class Metrics:
+    """One parsed scrape: m.value("name", label="value", ...) is the sample
+    whose labels are exactly those (0 when absent, or `default`)."""
+
+    def __init__(self, text):
+        self.text = text
+        self.samples = parse_prometheus(text)
+
+    def value(self, name, default=0.0, **labels):
+        return self.samples.get((name, tuple(sorted(labels.items()))),
+                                self._unsorted(name, labels, default))
+
+    def _unsorted(self, name, labels, default):
+        want = set(labels.items())
+        for (n, ls), v in self.samples.items():
+            if n == name and set(ls) == want:
+                return v
+        return default
+
+    def names(self):
+        return {n for n, _ in self.samples}
+
+
+def scrape(port, timeout=5.0):
+    status, body = http_get(port, "/metrics", timeout)
+    check(status == 200, "/metrics answered %d: %r" % (status, body[:200]))
+    return Metrics(body)

@@ -397,3 +397,104 @@ TEST(Bootstrap, UpsertsRealmsAndCredentials) {
 }
 
 }  // namespace
+
+namespace {
+
+// Verifies metrics.listen < SWITCHBOARD_METRICS_LISTEN < --metrics-listen, and
+// that only IP:PORT or off is accepted (it is bound as given).
+TEST(ConfigMetrics, ListenPrecedenceAndValidation) {
+  Config defaults = parse_ok("");
+  EXPECT_FALSE(defaults.metrics.enabled());
+  Config file = parse_ok("metrics:\n  listen: \"127.0.0.1:9090\"\n");
+  EXPECT_EQ(file.metrics.listen, "127.0.0.1:9090");
+  TempFile f("metrics: {listen: \"127.0.0.1:9090\"}\n");
+  auto env = switchboard::load_config(parse_flags({"--config", f.path()}),
+                                      fake_env({{"SWITCHBOARD_METRICS_LISTEN", "[::1]:9191"}}));
+  ASSERT_TRUE(env.ok()) << env.error;
+  EXPECT_EQ(env.config->metrics.listen, "[::1]:9191");
+  auto flag = switchboard::load_config(
+      parse_flags({"--config", f.path(), "--metrics-listen", "off"}),
+      fake_env({{"SWITCHBOARD_METRICS_LISTEN", "[::1]:9191"}}));
+  ASSERT_TRUE(flag.ok()) << flag.error;
+  EXPECT_FALSE(flag.config->metrics.enabled());
+
+  ConfigOrError bad = parse_config_text("metrics:\n  listen: localhost:9090\n", "test.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error.find("test.yaml:2: metrics.listen: expected IP:PORT"), std::string::npos)
+      << bad.error;
+  CommandLine cli;
+  std::string error;
+  std::vector<std::string_view> args = {"--metrics-listen", "127.0.0.1:99999"};
+  EXPECT_FALSE(switchboard::parse_command_line(args, cli, error));
+  EXPECT_NE(error.find("--metrics-listen: expected IP:PORT"), std::string::npos) << error;
+  auto bad_env = switchboard::load_config(parse_flags({}),
+                                          fake_env({{"SWITCHBOARD_METRICS_LISTEN", "x"}}));
+  ASSERT_FALSE(bad_env.ok());
+  EXPECT_NE(bad_env.error.find("SWITCHBOARD_METRICS_LISTEN"), std::string::npos) << bad_env.error;
+}
+
+// Verifies the calls: section's keys and their bounds.
+TEST(ConfigCalls, KeysAndBounds) {
+  Config c = parse_ok(
+      "calls:\n  max_calls: 5\n  rate_per_token: 2\n  burst_per_token: 3\n"
+      "  inbound_ring_timeout: 7\n  ended_retention: 0\n  max_ended: 9\n"
+      "  watcher_buffer: 11\n  max_watchers: 13\n");
+  EXPECT_EQ(c.calls.max_calls, 5u);
+  EXPECT_EQ(c.calls.rate_per_token, 2u);
+  EXPECT_EQ(c.calls.burst_per_token, 3u);
+  EXPECT_EQ(c.calls.inbound_ring_timeout, std::chrono::seconds(7));
+  EXPECT_EQ(c.calls.ended_retention, std::chrono::seconds(0));
+  EXPECT_EQ(c.calls.max_ended, 9u);
+  EXPECT_EQ(c.calls.watcher_buffer, 11u);
+  EXPECT_EQ(c.calls.max_watchers, 13u);
+  ConfigOrError bad = parse_config_text("calls:\n  max_calls: 0\n", "test.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error.find("test.yaml:2: calls.max_calls"), std::string::npos) << bad.error;
+  ConfigOrError typo = parse_config_text("calls:\n  max_call: 3\n", "test.yaml");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error.find("max_call"), std::string::npos) << typo.error;
+}
+
+// Verifies --print-config output: the file's shape, every section, parsed
+// back to the same configuration, and no secret in it.
+TEST(ConfigPrint, RoundTripsAndMasksSecrets) {
+  const std::string ha1 = "0123456789abcdef0123456789abcdef";
+  Config c = parse_ok(
+      "nonce: {secret: \"nonce-secret-0123456789\"}\n"
+      "metrics: {listen: \"127.0.0.1:9100\"}\n"
+      "calls: {max_calls: 77}\n"
+      "api:\n  tokens:\n    - {name: ops, role: admin, sha256: \"" +
+      std::string(64, 'a') +
+      "\"}\n"
+      "realms:\n  - name: acme.test\n    challenge: 407\n    users:\n"
+      "      - {username: alice, password: \"alice-pass-xyz\"}\n"
+      "      - {username: bob, ha1_md5: \"" +
+      ha1 + "\"}\n");
+  std::string text = switchboard::render_config(c);
+  for (const std::string& secret :
+       {std::string("nonce-secret-0123456789"), std::string("alice-pass-xyz"), ha1,
+        std::string(64, 'a')})
+    EXPECT_EQ(text.find(secret), std::string::npos) << secret << " leaked:\n" << text;
+  EXPECT_NE(text.find("<redacted>"), std::string::npos);
+  EXPECT_NE(text.find("metrics:\n  listen: 127.0.0.1:9100"), std::string::npos) << text;
+  EXPECT_NE(text.find("max_calls: 77"), std::string::npos) << text;
+  EXPECT_NE(text.find("challenge: 407"), std::string::npos) << text;
+
+  // Apart from the secrets, the output is a valid configuration file that
+  // means the same.
+  std::string no_secrets = text;
+  for (const char* key : {"secret", "password", "ha1_md5", "sha256"}) {
+    std::string needle = std::string(key) + ": <redacted>";
+    for (size_t at; (at = no_secrets.find(needle)) != std::string::npos;) {
+      std::string value = std::string(key) == "secret"     ? "other-secret-0123456789"
+                          : std::string(key) == "password" ? "x"
+                          : std::string(key) == "sha256"   ? std::string(64, 'b')
+                                                           : ha1;
+      no_secrets.replace(at, needle.size(), std::string(key) + ": \"" + value + "\"");
+    }
+  }
+  Config again = parse_ok(no_secrets);
+  EXPECT_EQ(switchboard::render_config(again), text);
+}
+
+}  // namespace

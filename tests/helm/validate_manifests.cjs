@@ -262,9 +262,10 @@ function strictErrors(doc) {
 
 // ---------------------------------------------------------------- 3. chart invariants
 // Keys of the server's configuration file (gateway/config.cc), and those the chart renders for
-// features that land later (issue 7: metrics.listen; issue 8: store.kind/url, replica).
+// features that land later (issue 8: store.kind/url, replica).
 const CONFIG_KEYS = {
-  '': ['sip', 'data_dir', 'realms', 'nonce', 'store', 'log_level', 'threads', 'auth_throttle', 'grpc', 'api', 'events'],
+  '': ['sip', 'data_dir', 'realms', 'nonce', 'store', 'log_level', 'threads', 'auth_throttle', 'grpc', 'api', 'events',
+       'calls', 'metrics', 'shutdown'],
   sip: ['listen', 'tcp_idle_timeout', 'tcp_max_connections'],
   nonce: ['lifetime', 'max_tracked'],  // "secret" is refused: secrets never go into the ConfigMap
   store: ['synchronous'],
@@ -272,8 +273,12 @@ const CONFIG_KEYS = {
   grpc: ['listen', 'tls'],
   'grpc.tls': ['cert_file', 'key_file', 'client_ca_file'],
   events: ['max_count', 'max_age', 'watcher_buffer', 'max_watchers'],
+  calls: ['max_calls', 'rate_per_token', 'burst_per_token', 'inbound_ring_timeout', 'ended_retention', 'max_ended',
+          'watcher_buffer', 'max_watchers'],
+  metrics: ['listen'],
+  shutdown: ['grace_period'],
 };
-const LATER_KEYS = { '': ['metrics'], metrics: ['listen'] };
+const LATER_KEYS = {};
 const SECRET_TOP_LEVEL = ['api', 'realms'];
 
 function checkConfigKeys(node, where, out) {

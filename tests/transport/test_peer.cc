@@ -88,12 +88,31 @@ bool UdpPeer::send_to(const std::string& ip, uint16_t port, std::string_view byt
 }
 
 std::optional<std::string> UdpPeer::receive(milliseconds timeout) {
+  return receive_from(nullptr, timeout);
+}
+
+std::optional<std::string> UdpPeer::receive_from(Endpoint* from, milliseconds timeout) {
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, int(timeout.count())) <= 0) return std::nullopt;
   std::string buf(65536, '\0');
-  ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&ss), &len);
   if (n < 0) return std::nullopt;
   buf.resize(size_t(n));
+  if (from != nullptr) {
+    char text[INET6_ADDRSTRLEN] = {};
+    if (ss.ss_family == AF_INET) {
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+      inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+      from->port = ntohs(v4->sin_port);
+    } else {
+      auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+      from->port = ntohs(v6->sin6_port);
+    }
+    from->ip = text;
+  }
   return buf;
 }
 

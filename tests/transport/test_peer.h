@@ -33,6 +33,12 @@ class UdpPeer {
   bool send_to(const std::string& ip, uint16_t port, std::string_view bytes);
   // One datagram, or nullopt after `timeout`.
   std::optional<std::string> receive(milliseconds timeout = kWait);
+  // The same, also telling where it came from.
+  struct Endpoint {
+    std::string ip;
+    uint16_t port = 0;
+  };
+  std::optional<std::string> receive_from(Endpoint* from, milliseconds timeout = kWait);
 
  private:
   int fd_ = -1;

@@ -191,14 +191,17 @@ TEST(TransactionServer, FullTableAnswers503) {
 }
 
 TEST(TransactionServer, AckOfANon2xxFinalIsAbsorbed) {
-  // INVITE → 501 from the default handler; its ACK (same branch) matches the
-  // transaction and goes nowhere.
+  // INVITE → 100, then 501 from the default handler; its ACK (same branch)
+  // matches the transaction and goes nowhere.
   RunningServer server(loopback_options());
   UdpPeer client;
   RequestSpec invite;
   invite.method = "INVITE";
   invite.via_port = client.port();
   ASSERT_TRUE(client.send_to(server.ip(), server.udp_port(), make_request(invite)));
+  auto trying = parse_response(client.receive());  // the INVITE transaction's 100
+  ASSERT_TRUE(trying);
+  EXPECT_EQ(trying->message().status_code(), 100);
   auto r = parse_response(client.receive());
   ASSERT_TRUE(r);
   EXPECT_EQ(r->message().status_code(), 501);

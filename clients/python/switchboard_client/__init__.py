@@ -9,6 +9,8 @@
             print(binding.aor, binding.contact)
         for event in client.watch_registrations(since=0, realm="acme.example"):
             print(event.sequence, event_type_name(event.type), event.binding.aor)
+        call = client.create_call("sip:alice@acme.example", wait_for="ANSWERED")
+        client.hangup_call(call.name)
 
 Runs on Debian's python3-grpcio with stubs generated at build time into
 build/clients/python/gen (put that directory and clients/python on
@@ -19,6 +21,9 @@ from switchboard_client.client import (  # noqa: F401
     DEFAULT_SERVER,
     ApiError,
     Client,
+    call_event_type_name,
+    call_resource,
+    call_state_name,
     event_type_name,
     realm_resource,
 )

@@ -12,6 +12,7 @@ import grpc
 try:
     from google.rpc import error_details_pb2, status_pb2
     from switchboard.v1 import admin_pb2, admin_pb2_grpc, registration_pb2, registration_pb2_grpc
+    from switchboard.v1 import call_pb2, call_pb2_grpc
 except ImportError as exc:  # pragma: no cover - a set-up problem, not a code path
     raise ImportError(
         "switchboard_client: the generated stubs are missing. Build them (make build, or "
@@ -32,6 +33,21 @@ def realm_resource(realm):
 def event_type_name(event_type):
     """RegistrationEvent.Type value -> 'REGISTERED', 'REFRESHED', ..."""
     return registration_pb2.RegistrationEvent.Type.Name(event_type)
+
+
+def call_resource(call):
+    """'c0123...' or 'calls/c0123...' -> 'calls/c0123...'."""
+    return call if call.startswith("calls/") else "calls/" + call
+
+
+def call_event_type_name(event_type):
+    """CallEvent.Type value -> 'CREATED', 'RINGING', 'ANSWERED', 'ENDED', ..."""
+    return call_pb2.CallEvent.Type.Name(event_type)
+
+
+def call_state_name(state):
+    """Call.State value -> 'TRYING', 'RINGING', 'ANSWERED', 'ENDED'."""
+    return call_pb2.Call.State.Name(state)
 
 
 def _status_details(rpc_error):
@@ -104,6 +120,7 @@ class Client:
         self.timeout = timeout
         self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)
         self.registrations = registration_pb2_grpc.RegistrationServiceStub(self.channel)
+        self.calls = call_pb2_grpc.CallServiceStub(self.channel)
 
     def close(self):
         self.channel.close()
@@ -205,3 +222,90 @@ class Client:
             raise ApiError(e) from None
         finally:
             call.cancel()
+
+    # -- calls (CallService; role calls or admin, read for get/list/watch) ----
+
+    def create_call(self, to, sip_auth_username="", sip_auth_password="", from_uri="",
+                    from_display_name="", sdp_offer="", ring_timeout=None, headers=None,
+                    request_id="", wait_for=None, timeout=None):
+        """Rings every binding of `to` ("sip:alice@acme.example"); returns the
+        Call. wait_for: None/"NONE" (return once the INVITEs are sent),
+        "RINGING" or "ANSWERED" (ABORTED CALL_FAILED when the call ends
+        first). ring_timeout: seconds (1..600, default 60). headers: {"X-…":
+        value}. timeout: the call's deadline (default: the client's, plus
+        the ring timeout when waiting). A deadline or cancel ends the wait,
+        not the call."""
+        request = call_pb2.CreateCallRequest(
+            to=to, sip_auth_username=sip_auth_username, sip_auth_password=sip_auth_password,
+            sdp_offer=sdp_offer, request_id=request_id, headers=headers or {})
+        setattr(request, "from", from_uri)  # `from` is a Python keyword
+        request.from_display_name = from_display_name
+        if ring_timeout is not None:
+            request.ring_timeout.FromMilliseconds(int(ring_timeout * 1000))
+        if wait_for:
+            request.wait_for = call_pb2.CreateCallRequest.WaitFor.Value(wait_for.upper())
+        if timeout is None:
+            timeout = self.timeout
+            if wait_for and wait_for.upper() != "NONE":
+                timeout += ring_timeout if ring_timeout is not None else 60
+        try:
+            return self.calls.CreateCall(request, metadata=self.metadata, timeout=timeout)
+        except grpc.RpcError as e:
+            raise ApiError(e) from None
+
+    def get_call(self, call):
+        return self._call(self.calls.GetCall, call_pb2.GetCallRequest(name=call_resource(call)))
+
+    def list_calls(self, realm=None, state=None, page_size=0):
+        """Every call (active and recently ended), following next_page_token.
+        state: "TRYING", "RINGING", "ANSWERED" or "ENDED"."""
+        request = call_pb2.ListCallsRequest(realm=realm_resource(realm) if realm else "",
+                                            page_size=page_size)
+        if state:
+            request.state = call_pb2.Call.State.Value(state.upper())
+        return self._pages(self.calls.ListCalls, request, "calls")
+
+    def hangup_call(self, call):
+        return self._call(self.calls.HangupCall,
+                          call_pb2.HangupCallRequest(name=call_resource(call)))
+
+    def send_dtmf(self, call, digits, duration_ms=None):
+        request = call_pb2.SendDtmfRequest(name=call_resource(call), digits=digits)
+        if duration_ms is not None:
+            request.duration.FromMilliseconds(int(duration_ms))
+        return self._call(self.calls.SendDtmf, request)
+
+    def answer_call(self, call, sdp_answer=""):
+        return self._call(self.calls.AnswerCall,
+                          call_pb2.AnswerCallRequest(name=call_resource(call),
+                                                     sdp_answer=sdp_answer))
+
+    def reject_call(self, call, sip_status=0):
+        return self._call(self.calls.RejectCall,
+                          call_pb2.RejectCallRequest(name=call_resource(call),
+                                                     sip_status=sip_status))
+
+    def watch_calls(self, realm=None, types=(), call=None, timeout=None):
+        """Starts watching call events (live only) and returns an iterator of
+        CallEvents once the server has subscribed, so a call created after
+        this returns cannot be missed. types: CallEvent.Type values or names
+        ("RINGING", ...); call: only this call's events; timeout: a deadline
+        for the whole stream. Closing the iterator cancels the stream; errors
+        raise ApiError (RESOURCE_EXHAUSTED when the watcher falls behind)."""
+        request = call_pb2.WatchCallsRequest(
+            realm=realm_resource(realm) if realm else "", call=call_resource(call) if call else "",
+            types=[call_pb2.CallEvent.Type.Value(t.upper()) if isinstance(t, str) else t
+                   for t in types])
+        stream = self.calls.WatchCalls(request, metadata=self.metadata, timeout=timeout)
+        stream.initial_metadata()  # sent by the server once subscribed (or the call failed)
+        return self._events(stream)
+
+    @staticmethod
+    def _events(stream):
+        try:
+            for event in stream:
+                yield event
+        except grpc.RpcError as e:
+            raise ApiError(e) from None
+        finally:
+            stream.cancel()

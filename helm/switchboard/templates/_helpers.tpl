@@ -129,6 +129,8 @@ API token hashes, realms with their users, the Redis URL) are added in the pod b
 {{- if .Values.metrics.enabled -}}
 {{- $_ := set $c "metrics" (dict "listen" (printf "%s:%d" .Values.grpc.bindAddress (int .Values.metrics.port))) -}}
 {{- end -}}
+{{- $grace := sub (sub (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) 5 -}}
+{{- $_ := set $c "shutdown" (dict "grace_period" (max 0 $grace)) -}}
 {{- /* toYaml writes whole numbers as integers (1000000, not 1e+06 as {{ }} would) */ -}}
 {{- toYaml $c -}}
 {{- end -}}
