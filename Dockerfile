@@ -73,17 +73,20 @@ RUN groupadd --system --gid 10001 switchboard \
       'data_dir: /data' \
       'grpc:' \
       '  listen: "0.0.0.0:50051"' \
+      'metrics:' \
+      '  listen: "0.0.0.0:9090"' \
       > /etc/switchboard/switchboard.yaml
 
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
 
-# SIP (UDP and TCP), the gRPC API, metrics (metrics.listen: served once --metrics-listen lands).
+# SIP (UDP and TCP), the gRPC API, Prometheus /metrics with /healthz and /readyz (docs/metrics.md).
 EXPOSE 5060/udp 5060/tcp 50051/tcp 9090/tcp
 
-# The gRPC health service (grpc.health.v1; no token needed): exit 0 when SERVING. Assumes the API
-# on 50051 without TLS; Kubernetes ignores HEALTHCHECK and uses the chart's probes.
+# The gRPC health service (grpc.health.v1; no token needed): exit 0 when SERVING (it turns
+# NOT_SERVING while draining). Uses sbctl, so the runtime image needs no HTTP client. Assumes the
+# API on 50051 without TLS; Kubernetes ignores HEALTHCHECK and uses /healthz and /readyz.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
   CMD ["/usr/local/bin/sbctl", "--server", "127.0.0.1:50051", "--timeout", "3", "health"]
 

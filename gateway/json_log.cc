@@ -55,7 +55,8 @@ LogField::LogField(std::string_view key, std::string_view value) : key_(key) {
 }
 
 std::string Logger::format(std::chrono::system_clock::time_point ts, LogLevel level,
-                           std::string_view msg, std::initializer_list<LogField> fields) {
+                           std::string_view msg, std::initializer_list<LogField> fields,
+                           std::string_view component) {
   using namespace std::chrono;
   std::time_t secs = system_clock::to_time_t(ts);
   auto millis = duration_cast<milliseconds>(ts.time_since_epoch()).count() % 1000;
@@ -72,7 +73,13 @@ std::string Logger::format(std::chrono::system_clock::time_point ts, LogLevel le
   line += stamp;
   line += "\",\"level\":\"";
   line += log_level_name(level);
-  line += "\",\"msg\":";
+  if (!component.empty()) {
+    line += "\",\"component\":";
+    append_json_string(line, component);
+    line += ",\"msg\":";
+  } else {
+    line += "\",\"msg\":";
+  }
   append_json_string(line, msg);
   for (const LogField& f : fields) {
     line += ',';
@@ -86,7 +93,7 @@ std::string Logger::format(std::chrono::system_clock::time_point ts, LogLevel le
 
 void Logger::log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
   if (!enabled(level)) return;
-  std::string line = format(std::chrono::system_clock::now(), level, msg, fields);
+  std::string line = format(std::chrono::system_clock::now(), level, msg, fields, component_);
   const char* p = line.data();
   size_t left = line.size();
   while (left > 0) {

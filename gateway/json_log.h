@@ -55,8 +55,20 @@ class Logger {
   // Writes to `fd` (stderr by default) the lines at `level` and above.
   explicit Logger(LogLevel level = LogLevel::kInfo, int fd = 2) : level_(level), fd_(fd) {}
 
-  void set_level(LogLevel level) { level_.store(level, std::memory_order_relaxed); }
-  LogLevel level() const { return level_.load(std::memory_order_relaxed); }
+  // A logger for one part of the server ("sip", "registrar", "calls", "api"):
+  // the same output, its lines carry "component":NAME, and its level is this
+  // logger's, now and after any later set_level() on this one (a reload
+  // changes every component at once). `this` must outlive it.
+  Logger component(std::string_view name) const { return Logger(this, std::string(name), fd_); }
+
+  // On a component logger, sets the level of the logger it came from.
+  void set_level(LogLevel level) {
+    if (root_ != nullptr) return const_cast<Logger*>(root_)->set_level(level);
+    level_.store(level, std::memory_order_relaxed);
+  }
+  LogLevel level() const {
+    return root_ != nullptr ? root_->level() : level_.load(std::memory_order_relaxed);
+  }
   bool enabled(LogLevel level) const { return level >= this->level(); }
 
   void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});
@@ -67,11 +79,17 @@ class Logger {
 
   // The line log() would write (newline included), for tests.
   static std::string format(std::chrono::system_clock::time_point ts, LogLevel level,
-                            std::string_view msg, std::initializer_list<LogField> fields);
+                            std::string_view msg, std::initializer_list<LogField> fields,
+                            std::string_view component = {});
 
  private:
+  Logger(const Logger* root, std::string component, int fd)
+      : level_(LogLevel::kInfo), fd_(fd), root_(root), component_(std::move(component)) {}
+
   std::atomic<LogLevel> level_;
   int fd_;
+  const Logger* root_ = nullptr;  // component loggers: where the level lives
+  std::string component_;
 };
 
 }  // namespace switchboard

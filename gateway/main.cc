@@ -220,11 +220,17 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   switchboard::Logger logger(config.log_level);
-  // gRPC logs through `logger` (see below) only while it exists: this is
+  // Each part logs with its "component"; one level for all (SIGHUP changes it).
+  switchboard::Logger sip_log = logger.component("sip");
+  switchboard::Logger registrar_log = logger.component("registrar");
+  switchboard::Logger calls_log = logger.component("calls");
+  switchboard::Logger api_log = logger.component("api");
+  // gRPC logs through `api_log` (see below) only while it exists: this is
   // destroyed before it, after everything declared later.
   struct GrpcLogRouting {
     ~GrpcLogRouting() { switchboard::api::route_grpc_logs(nullptr); }
   } grpc_log_routing;
+
   // --- metrics --------------------------------------------------------------
   // Created first: the stores, the SIP server and the call layer count into it.
   switchboard::metrics::Registry metrics;
@@ -420,7 +426,7 @@ int main(int argc, char** argv) {
       engine->on_response(raw, source);
   };
   options.tags = tags;
-  options.logger = &logger;
+  options.logger = &sip_log;
   options.metrics = &sip_metrics;
   options.on_connection_closed = [&](const sip::transport::Source& connection, std::string_view) {
     if (stopping.load(std::memory_order_relaxed) || connection.connection == 0) return;
@@ -450,7 +456,7 @@ int main(int argc, char** argv) {
   call_deps.sip = &server;
   call_deps.clock = std::shared_ptr<const sip::Clock>(&clock, [](const sip::Clock*) {});
   call_deps.tags = tags;
-  call_deps.logger = &logger;
+  call_deps.logger = &calls_log;
   auto call_engine = std::make_shared<switchboard::calls::CallEngine>(call_options, call_deps);
   router->set_calls(call_engine);  // before server.start(): workers read it unlocked
   call_engine->start();
@@ -482,7 +488,7 @@ int main(int argc, char** argv) {
   // After the stores are loaded (health SERVING means ready), before SIP.
   std::unique_ptr<switchboard::api::ApiServer> api;
   if (config.grpc.enabled()) {
-    switchboard::api::route_grpc_logs(&logger);  // gRPC's own lines as JSON too
+    switchboard::api::route_grpc_logs(&api_log);  // gRPC's own lines as JSON too
     switchboard::api::ApiServerOptions api_options;
     api_options.listen = config.grpc.listen;
     if (config.grpc.tls_enabled())
@@ -498,7 +504,7 @@ int main(int argc, char** argv) {
                                         .location = location,
                                         .hub = hub,
                                         .tokens = tokens.tokens,
-                                        .logger = logger,
+                                        .logger = api_log,
                                         .calls = call_engine.get()},
         api_options, &error);
     if (!api) {
@@ -585,15 +591,27 @@ int main(int argc, char** argv) {
   for (const auto& a : server.bound())
     logger.info("listening", {{"transport", sip::transport::protocol_name(a.protocol)},
                               {"address", a.host_port()}});
-  ExpiryTimer expiry(location, nonce_counts, clock, logger);
+  ExpiryTimer expiry(location, nonce_counts, clock, registrar_log);
   logger.info("started", {{"version", SWITCHBOARD_VERSION}, {"threads", server.threads()}});
 
   // --- signals ----------------------------------------------------------------
   // SIGHUP reloads; SIGTERM/SIGINT drain then stop; a second one during the
   // drain stops at once.
+  // Once a second, the gRPC health service is set to the same readiness as
+  // /readyz (a failing store turns it NOT_SERVING, a recovered one back).
   int signal_number = 0;
+  bool serving = true;
   for (;;) {
-    while (sigwait(&signals, &signal_number) != 0) {
+    timespec tick{1, 0};
+    signal_number = sigtimedwait(&signals, nullptr, &tick);
+    if (signal_number < 0) {
+      const switchboard::metrics::Readiness ready = readiness();
+      if (api && ready.ready != serving) {
+        api->set_serving(ready.ready);
+        logger.warn(ready.ready ? "ready again" : "not ready", {{"reason", ready.reason}});
+      }
+      serving = ready.ready;
+      continue;
     }
     if (signal_number != SIGHUP) break;
     reload_configuration(cli, logger, *credentials.store, api.get());

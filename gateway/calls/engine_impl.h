@@ -50,6 +50,7 @@ inline constexpr size_t kMaxCustomHeaders = 20;
 inline constexpr size_t kMaxHeaderValue = 1024;
 inline constexpr size_t kMaxSdpBytes = 16 * 1024;
 inline constexpr size_t kMaxQueuedDtmf = 64;          // digits waiting per call
+inline constexpr std::chrono::milliseconds kDtmfGap{50};  // silence between paced digits
 inline constexpr size_t kMaxWaiters = 64;             // pending done callbacks per call
 inline constexpr size_t kMaxRateBuckets = 10000;      // creators tracked for rate limits
 
@@ -120,6 +121,8 @@ struct Call {
   std::optional<Dialog> dialog;
   std::deque<std::pair<char, std::chrono::milliseconds>> dtmf;  // digits to send
   bool dtmf_in_flight = false;
+  bool dtmf_paced = false;       // a timer will send the next digit
+  TimePoint dtmf_next_at{};      // no digit before this (pacing)
   int live_transactions = 0;           // client transactions still referring to it
   TimerId retention_timer = 0;
 

@@ -170,9 +170,24 @@ void CallEngine::Impl::send_dtmf(const std::string& id, const std::string& digit
 void CallEngine::Impl::pump_dtmf(Call& call) {
   // One INFO at a time, so that digits arrive in order (§12.2.1.1 CSeqs
   // increase, but a lost UDP INFO would otherwise let the next overtake it).
-  if (call.dtmf_in_flight || call.dtmf.empty() || !call.dialog || call.ended()) return;
+  if (call.dtmf_in_flight || call.dtmf_paced || call.dtmf.empty() || !call.dialog || call.ended())
+    return;
+  // Paced like a keypad: the next digit no sooner than the last one's
+  // duration plus a gap, so a gateway that plays them as tones (or an IVR
+  // that debounces) sees separate presses.
+  if (now() < call.dtmf_next_at) {
+    call.dtmf_paced = true;
+    timers_q_.schedule(call.dtmf_next_at, [this, id = call.info.id] {
+      if (Call* c = find(id)) {
+        c->dtmf_paced = false;
+        pump_dtmf(*c);
+      }
+    });
+    return;
+  }
   auto [digit, duration] = call.dtmf.front();
   call.dtmf.pop_front();
+  call.dtmf_next_at = now() + duration + kDtmfGap;
   sip::RequestBuilder info = call.dialog->request("INFO", sip::make_branch(tag()));
   info.body(kDtmfRelayType, build_dtmf_relay(digit, duration));
   call.dtmf_in_flight = true;

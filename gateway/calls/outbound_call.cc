@@ -308,17 +308,25 @@ void CallEngine::Impl::create_call(CreateCallRequest request, CallEngine::Done d
     return done(error(CallError::kResourceExhausted, "TOO_MANY_CALLS",
                       "the server carries its maximum number of calls"));
 
-  // 7. The AOR's bindings, and how each is reached.
+  // 7. The AOR's bindings, and how each is reached. With sip_auth_username
+  // (Bandwidth's model) only the contacts that user registered are rung:
+  // one user's credentials never ring another user's devices.
   std::string aor = sip::aor_key(to);
   std::vector<registrar::Binding> bindings = deps_.location->lookup(aor);
   std::vector<std::pair<registrar::Binding, Leg>> targets;
   for (registrar::Binding& b : bindings) {
     if (targets.size() >= kMaxBranches) break;
+    if (!request.sip_auth_username.empty() && b.username != request.sip_auth_username) continue;
     if (std::optional<Leg> leg = leg_for(b)) targets.emplace_back(std::move(b), std::move(*leg));
   }
-  if (targets.empty())
+  if (targets.empty()) {
+    OPENSSL_cleanse(request.sip_auth_password.data(), request.sip_auth_password.size());
     return done(error(CallError::kFailedPrecondition, "NO_BINDINGS",
-                      "no registered contact for " + aor));
+                      request.sip_auth_username.empty()
+                          ? "no registered contact for " + aor
+                          : "no contact of " + aor + " registered by user " +
+                                request.sip_auth_username));
+  }
 
   // 8. The call.
   CallInfo info;

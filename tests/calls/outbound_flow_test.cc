@@ -394,6 +394,9 @@ TEST_F(OutboundFlow, DtmfBothWays) {
   EXPECT_EQ(info1->body(), "Signal=5\r\nDuration=250\r\n");
   EXPECT_TRUE(alice.silent(std::chrono::milliseconds(100)));  // one at a time
   alice.send(alice.response(*info1, 200));
+  // Paced: nothing before the first digit's 250 ms plus the gap have passed.
+  EXPECT_TRUE(alice.silent(std::chrono::milliseconds(100)));
+  clock->advance(std::chrono::milliseconds(300));
   std::optional<sip::Message> info2 = alice.expect_request("INFO");
   ASSERT_TRUE(info2);
   EXPECT_EQ(info2->body(), "Signal=#\r\nDuration=250\r\n");
@@ -458,6 +461,26 @@ TEST_F(OutboundFlow, CredentialMismatchSendsNothing) {
   EXPECT_EQ(r1.message, r2.message);
   EXPECT_FALSE(r1.call.has_value());
   EXPECT_TRUE(alice.silent(std::chrono::milliseconds(150)));
+}
+
+// With sip_auth_username only that user's registrations are rung: bob's
+// (valid) credentials never ring alice's phone.
+TEST_F(OutboundFlow, AuthUsernameRingsOnlyItsOwnBindings) {
+  TestDevice alice = device("alice");
+  ASSERT_TRUE(alice.register_binding());
+  CreateCallRequest as_bob = call_to();
+  as_bob.sip_auth_username = "bob";
+  as_bob.sip_auth_password = "bob-pw";
+  CallResult r = create(as_bob);
+  EXPECT_EQ(r.error, CallError::kFailedPrecondition);
+  EXPECT_EQ(r.reason, "NO_BINDINGS");
+  EXPECT_NE(r.message.find("registered by user bob"), std::string::npos) << r.message;
+  EXPECT_TRUE(alice.silent(std::chrono::milliseconds(150)));
+  CreateCallRequest as_alice = call_to();
+  as_alice.sip_auth_username = "alice";
+  as_alice.sip_auth_password = "alice-pw";
+  ASSERT_TRUE(create(as_alice).ok());
+  EXPECT_TRUE(alice.expect_request("INVITE"));
 }
 
 // No registered contact → kFailedPrecondition NO_BINDINGS; unserved realm → kNotFound.

@@ -54,3 +54,35 @@ TEST(JsonLog, LevelsFilterAndParse) {
 }
 
 }  // namespace
+
+namespace {
+
+// A component logger writes "component" after the level and follows its
+// root's level, also when the root's level changes later (SIGHUP reload).
+TEST(JsonLog, ComponentLoggersShareTheRootLevel) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  {
+    Logger root(LogLevel::kWarn, fds[1]);
+    Logger sip = root.component("sip");
+    sip.info("hidden");
+    root.set_level(LogLevel::kDebug);
+    EXPECT_TRUE(sip.enabled(LogLevel::kDebug));
+    sip.debug("shown", {{"aor", "alice@acme.test"}});
+    sip.set_level(LogLevel::kError);  // sets the root's
+    EXPECT_EQ(root.level(), LogLevel::kError);
+  }
+  close(fds[1]);
+  char buf[512];
+  ssize_t n = read(fds[0], buf, sizeof buf);
+  close(fds[0]);
+  ASSERT_GT(n, 0);
+  std::string out(buf, size_t(n));
+  EXPECT_EQ(out.find("hidden"), std::string::npos);
+  EXPECT_NE(out.find("\"level\":\"debug\",\"component\":\"sip\",\"msg\":\"shown\","
+                     "\"aor\":\"alice@acme.test\"}"),
+            std::string::npos)
+      << out;
+}
+
+}  // namespace
