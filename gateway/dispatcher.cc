@@ -82,7 +82,7 @@ void Dispatcher::arm_retransmit_timer() {
 
 void Dispatcher::retransmit_due() {
   auto resend = [this](const ServerTransactionTable::Transaction& t) {
-    send_stateless(t.destination, t.last_response, t.last_status);
+    send_stateless(t.destination, t.last_response, t.last_status, sip::Method::kInvite);
   };
   table_.retransmit_due(options_.clock->now(), resend);
   arm_retransmit_timer();
@@ -171,7 +171,7 @@ void Dispatcher::on_request(const sip::Message& request, const Source& source) {
                                  safe_reason(verdict.reason, sip::default_reason(verdict.status)));
     builder.to_tag(options_.tags()).received_from(source.remote_ip(), source.remote_port);
     if (!verdict.unsupported.empty()) builder.header("Unsupported", verdict.unsupported);
-    send_stateless(destination, builder.build(), verdict.status);
+    send_stateless(destination, builder.build(), verdict.status, request.method_id());
     return;
   }
 
@@ -189,14 +189,15 @@ void Dispatcher::on_request(const sip::Message& request, const Source& source) {
       bump(counters_.retransmissions);
       bool replay = !t->last_response.empty() && t->state != State::kAccepted &&
                     t->state != State::kConfirmed;
-      if (replay) send_stateless(destination, t->last_response, t->last_status);
+      if (replay) send_stateless(destination, t->last_response, t->last_status, request.method_id());
       return;
     }
   }
 
   if (is_ack) {
     options_.handler->handle(request, source,
-                             Reply(weak_from_this(), source, destination, std::nullopt, false));
+                             Reply(weak_from_this(), source, destination, std::nullopt, false,
+                                   request.method_id()));
     return;
   }
 
@@ -219,7 +220,8 @@ void Dispatcher::on_request(const sip::Message& request, const Source& source) {
     }
   }
   options_.handler->handle(request, source,
-                           Reply(weak_from_this(), source, destination, std::move(key), true));
+                           Reply(weak_from_this(), source, destination, std::move(key), true,
+                                 request.method_id()));
 }
 
 bool Dispatcher::absorb_ack(const sip::transaction::TransactionKey& key) {
@@ -251,7 +253,7 @@ bool Dispatcher::start_invite(const sip::Message& request, const Source& source,
   trying.received_from(source.remote_ip(), source.remote_port);
   std::string_view timestamp = request.header(sip::HeaderId::kTimestamp);
   if (!timestamp.empty()) trying.header("Timestamp", timestamp);
-  send_response(key, destination, trying.build());
+  send_response(key, destination, trying.build(), sip::Method::kInvite);
   return true;
 }
 
@@ -264,7 +266,7 @@ void Dispatcher::send_draining_503(const sip::Message& request, const Source& so
   builder.to_tag(options_.tags())
       .received_from(source.remote_ip(), source.remote_port)
       .header("Retry-After", std::to_string(options_.retry_after_seconds));
-  send_stateless(destination, builder.build(), 503);
+  send_stateless(destination, builder.build(), 503, request.method_id());
 }
 
 void Dispatcher::send_503(const sip::Message& request, const Source& source,
@@ -276,11 +278,11 @@ void Dispatcher::send_503(const sip::Message& request, const Source& source,
   builder.to_tag(options_.tags())
       .received_from(source.remote_ip(), source.remote_port)
       .header("Retry-After", std::to_string(options_.retry_after_seconds));
-  send_stateless(destination, builder.build(), 503);
+  send_stateless(destination, builder.build(), 503, request.method_id());
 }
 
 bool Dispatcher::send_response(const std::optional<sip::transaction::TransactionKey>& key,
-                               const Source& destination, std::string bytes) {
+                               const Source& destination, std::string bytes, sip::Method method) {
   int status = response_status(bytes);
   if (status == 0) return false;
   if (key) {
@@ -292,15 +294,17 @@ bool Dispatcher::send_response(const std::optional<sip::transaction::Transaction
     // kUnknown: the transaction expired or was evicted meanwhile; the
     // response still goes out, just without a cache behind it.
   }
-  bool sent = send_stateless(destination, std::move(bytes), status);
+  bool sent = send_stateless(destination, std::move(bytes), status, method);
   if (key && status >= 300) arm_retransmit_timer();  // an INVITE's Timer G may have started
   return sent;
 }
 
-bool Dispatcher::send_stateless(const Source& destination, std::string bytes, int status) {
-  // The method label is read before `bytes` moves to the sender.
-  const sip::Method method = options_.metrics ? sip::method_id(SipMetrics::cseq_method(bytes))
-                                              : sip::Method::kUnknown;
+bool Dispatcher::send_stateless(const Source& destination, std::string bytes, int status,
+                                sip::Method method) {
+  // The method label: the request's when the caller knows it, else read from
+  // the response (an unparsable request's), before `bytes` moves away.
+  if (options_.metrics && method == sip::Method::kUnknown)
+    method = sip::method_id(SipMetrics::cseq_method(bytes));
   if (sender_ == nullptr || !sender_->send(destination, std::move(bytes))) {
     bump(counters_.send_failures);
     if (debug())

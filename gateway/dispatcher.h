@@ -101,8 +101,11 @@ class Dispatcher final : public sip::transport::Receiver,
 
   // Sends a response within transaction `key` (none: statelessly). Called
   // through Reply::send() on the worker thread.
+  // `method` is the request's, for the metrics' label (kUnknown: read from
+  // the response's CSeq).
   bool send_response(const std::optional<sip::transaction::TransactionKey>& key,
-                     const sip::transport::Source& destination, std::string bytes);
+                     const sip::transport::Source& destination, std::string bytes,
+                     sip::Method method = sip::Method::kUnknown);
 
   boost::asio::io_context& io() { return io_; }
   const sip::transaction::ServerTransactionTable& transactions() const { return table_; }
@@ -124,7 +127,8 @@ class Dispatcher final : public sip::transport::Receiver,
                          const sip::transport::Source& destination);
   void send_503(const sip::Message& request, const sip::transport::Source& source,
                 const sip::transport::Source& destination);
-  bool send_stateless(const sip::transport::Source& destination, std::string bytes, int status);
+  bool send_stateless(const sip::transport::Source& destination, std::string bytes, int status,
+                      sip::Method method = sip::Method::kUnknown);
   void arm_expiry_timer();
   // Timer G: (re)arms retransmit_timer_ for the table's next due
   // retransmission when that is earlier than what is armed.

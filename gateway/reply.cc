@@ -8,8 +8,10 @@ namespace switchboard {
 
 Reply::Reply(std::weak_ptr<Dispatcher> dispatcher, const sip::transport::Source& source,
              const sip::transport::Source& destination,
-             std::optional<sip::transaction::TransactionKey> key, bool can_respond)
+             std::optional<sip::transaction::TransactionKey> key, bool can_respond,
+             sip::Method method)
     : dispatcher_(std::move(dispatcher)),
+      method_(method),
       source_(source),
       destination_(destination),
       key_(std::move(key)),
@@ -27,12 +29,12 @@ bool Reply::send(std::string response) const {
   std::shared_ptr<Dispatcher> dispatcher = dispatcher_.lock();
   if (!dispatcher) return false;
   if (dispatcher->io().get_executor().running_in_this_thread())
-    return dispatcher->send_response(key_, destination_, std::move(response));
+    return dispatcher->send_response(key_, destination_, std::move(response), method_);
   // An asynchronous handler answering from elsewhere: the transaction table
   // and the sockets belong to the worker thread.
   boost::asio::post(dispatcher->io(), [dispatcher, key = key_, destination = destination_,
-                                       response = std::move(response)]() mutable {
-    dispatcher->send_response(key, destination, std::move(response));
+                                       method = method_, response = std::move(response)]() mutable {
+    dispatcher->send_response(key, destination, std::move(response), method);
   });
   return true;
 }

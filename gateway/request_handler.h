@@ -75,9 +75,11 @@ class Reply {
   friend class Dispatcher;
   Reply(std::weak_ptr<Dispatcher> dispatcher, const sip::transport::Source& source,
         const sip::transport::Source& destination,
-        std::optional<sip::transaction::TransactionKey> key, bool can_respond);
+        std::optional<sip::transaction::TransactionKey> key, bool can_respond,
+        sip::Method method);
 
   std::weak_ptr<Dispatcher> dispatcher_;
+  sip::Method method_ = sip::Method::kUnknown;  // the request's, for metrics
   sip::transport::Source source_;
   sip::transport::Source destination_;
   std::optional<sip::transaction::TransactionKey> key_;

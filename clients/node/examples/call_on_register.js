@@ -45,15 +45,22 @@ async function main() {
 
   const client = new Client({ server: args.server, token: args.token });
   let call = null;
+  let hangupTimer = null;
   try {
     // 1. Wait for the AOR to register.
+    let registered = false;
     for await (const e of client.watchRegistrations({
       realm, types: ['REGISTERED'], timeoutSeconds: timeout,
     })) {
       if (e.binding.aor === args.aor) {
         say(`registered ${e.binding.aor} ${e.binding.contact}`);
+        registered = true;
         break;
       }
+    }
+    if (!registered) {  // the stream ended without it: do not call an AOR that never registered
+      say('the server ended the stream');
+      return 1;
     }
     // 2. Watch calls first (so no event is missed), then call.
     const events = await client.watchCalls({ realm, timeoutSeconds: left() });
@@ -67,7 +74,7 @@ async function main() {
       } else if (e.type === 'ANSWERED') {
         say(`ANSWERED ${e.call.answered_contact}`);
         if (args['hangup-after']) {
-          setTimeout(() => client.hangupCall(call.name).catch(() => {}),
+          hangupTimer = setTimeout(() => client.hangupCall(call.name).catch(() => {}),
             Number(args['hangup-after']) * 1000);
         }
       } else if (e.type === 'ENDED') {
@@ -89,6 +96,9 @@ async function main() {
     for (const d of (err.details || [])) process.stderr.write(`  ${JSON.stringify(d)}\n`);
     return 2;
   } finally {
+    // The call may end before --hangup-after (the device hung up): no
+    // hangup then, and no waiting for the timer.
+    clearTimeout(hangupTimer);
     client.close();
   }
 }

@@ -49,6 +49,14 @@ def main():
 
     client = Client(args.server, token=args.token)
     call = None
+    hangup_timer = None
+
+    def hangup():
+        try:
+            client.hangup_call(call.name)
+        except ApiError:
+            pass  # ended meanwhile
+
     try:
         # 1. Wait for the AOR to register.
         registered = registration_pb2.RegistrationEvent.REGISTERED
@@ -56,6 +64,9 @@ def main():
             if e.binding.aor == args.aor:
                 say("registered %s %s" % (e.binding.aor, e.binding.contact))
                 break
+        else:  # the stream ended without it: do not call an AOR that never registered
+            say("the server ended the stream")
+            return 1
         # 2. Watch calls first (so no event is missed), then call.
         events = client.watch_calls(realm=realm, timeout=max(1, deadline - time.monotonic()))
         call = client.create_call(args.aor, ring_timeout=min(60, max(1, args.timeout)))
@@ -70,7 +81,9 @@ def main():
             elif kind == "ANSWERED":
                 say("ANSWERED %s" % e.call.answered_contact)
                 if args.hangup_after is not None:
-                    threading.Timer(args.hangup_after, client.hangup_call, [call.name]).start()
+                    hangup_timer = threading.Timer(args.hangup_after, hangup)
+                    hangup_timer.daemon = True
+                    hangup_timer.start()
             elif kind == "ENDED":
                 c = e.call
                 took = c.duration.ToTimedelta().total_seconds()
@@ -92,6 +105,10 @@ def main():
     except KeyboardInterrupt:
         return 0
     finally:
+        # The call may end before --hangup-after (the device hung up): no
+        # hangup then, and no waiting for the timer.
+        if hangup_timer is not None:
+            hangup_timer.cancel()
         client.close()
 
 
