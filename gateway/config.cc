@@ -161,8 +161,25 @@ class Reader {
   std::string name_;
 };
 
+// A host name, IPv4 address or bracketed IPv6 address for Via/Contact.
+bool is_advertise_host(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  if (s.front() == '[') return s.size() > 2 && s.back() == ']' &&
+                               s.find_first_not_of("0123456789abcdefABCDEF:.", 1) == s.size() - 1;
+  return s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
+         std::string_view::npos;
+}
+
 void parse_sip(const Reader& r, const YAML::Node& sip, Config& c) {
-  r.expect_keys(sip, "sip", {"listen", "tcp_idle_timeout", "tcp_max_connections"});
+  r.expect_keys(sip, "sip", {"listen", "tcp_idle_timeout", "tcp_max_connections", "advertise"});
+  if (auto n = sip["advertise"]) {
+    std::string host = n.IsNull() ? "" : r.scalar(n, "sip.advertise");
+    if (!host.empty() && !is_advertise_host(host))
+      r.fail(n, "sip.advertise",
+             "expected a host name, an IPv4 address or a bracketed IPv6 address (no port), got " +
+                 quoted(host));
+    c.sip_advertise = host;
+  }
   if (auto listen = sip["listen"]) {
     auto values = r.strings(listen, "sip.listen");
     if (values.empty()) r.fail(listen, "sip.listen", "needs at least one address");
@@ -639,6 +656,13 @@ void apply_environment(const Environment& env, Config& c) {
     auto listen = parse_grpc_listen(*v, &why);
     if (!listen) bad(kEnvGrpcListen, why);
     c.grpc.listen = *listen;
+  }
+  if (auto v = get(kEnvSipAdvertise)) {
+    if (!v->empty() && !is_advertise_host(*v))
+      bad(kEnvSipAdvertise,
+          "expected a host name, an IPv4 address or a bracketed IPv6 address (no port), got " +
+              quoted(*v));
+    c.sip_advertise = *v;
   }
   if (auto v = get(kEnvMetricsListen)) {
     std::string why;

@@ -159,6 +159,9 @@ struct ShutdownConfig {
 struct Config {
   std::string config_file;  // "" when none was given
   std::vector<sip::transport::ListenAddress> listen;
+  // sip.advertise: the host devices reach us at, in the Via/Contact of the
+  // requests we send (calls); "" = the listener's address.
+  std::string sip_advertise;
   std::string data_dir = "./data";
   LogLevel log_level = LogLevel::kInfo;
   unsigned threads = 0;  // resolved: never 0 after load_config()
@@ -202,6 +205,7 @@ inline constexpr const char* kEnvTcpMaxConnections = "SWITCHBOARD_TCP_MAX_CONNEC
 inline constexpr const char* kEnvNonceSecret = "SWITCHBOARD_NONCE_SECRET";
 inline constexpr const char* kEnvGrpcListen = "SWITCHBOARD_GRPC_LISTEN";
 inline constexpr const char* kEnvMetricsListen = "SWITCHBOARD_METRICS_LISTEN";
+inline constexpr const char* kEnvSipAdvertise = "SWITCHBOARD_SIP_ADVERTISE";
 
 struct ConfigOrError {
   std::optional<Config> config;

@@ -91,6 +91,7 @@ std::string render_config(const Config& c) {
   out << YAML::EndSeq;
   out << YAML::Key << "tcp_idle_timeout" << YAML::Value << c.tcp_idle_timeout.count();
   out << YAML::Key << "tcp_max_connections" << YAML::Value << c.tcp_max_connections;
+  if (!c.sip_advertise.empty()) out << YAML::Key << "advertise" << YAML::Value << c.sip_advertise;
   out << YAML::EndMap;
   out << YAML::Key << "data_dir" << YAML::Value << c.data_dir;
   out << YAML::Key << "log_level" << YAML::Value << std::string(log_level_name(c.log_level));

@@ -449,6 +449,7 @@ int main(int argc, char** argv) {
   call_options.ended_retention = config.calls.ended_retention;
   call_options.max_ended_calls = config.calls.max_ended;
   call_options.user_agent = std::string("Switchboard/") + SWITCHBOARD_VERSION;
+  call_options.advertised_host = config.sip_advertise;
   switchboard::calls::CallEngineDeps call_deps;
   call_deps.location = &location;
   call_deps.credentials = credentials.store.get();

@@ -75,6 +75,12 @@ struct CallEngineOptions {
   size_t max_ended_calls = 10000;                     // and at most this many
   std::chrono::milliseconds t1{500}, t2{4000}, t4{5000};  // RFC 3261 timers (tests shrink them)
   std::string user_agent = "Switchboard";
+  // The host devices should reach us at, in the Via and Contact of the
+  // requests we send ("sip.example.com", "203.0.113.7"): set it when the
+  // listener's address is not what devices see (NAT, a load balancer, a
+  // wildcard bind on a multi-homed host). "" = the listener's address (for a
+  // wildcard listener, the source address the kernel routes to the device from).
+  std::string advertised_host;
   int retry_after_seconds = 5;                        // 503s for inbound when over limits/draining
 };
 

@@ -170,7 +170,9 @@ std::optional<Leg> CallEngine::Impl::leg_for_source(const sip::transport::Source
   }
   const bool tcp = flow.protocol == sip::transport::Protocol::kTcp;
   leg.via_transport = tcp ? "TCP" : "UDP";
-  leg.sent_by = sip::transport::format_host_port(advertised, flow.local_port);
+  leg.sent_by = options_.advertised_host.empty()
+                    ? sip::transport::format_host_port(advertised, flow.local_port)
+                    : options_.advertised_host + ":" + std::to_string(flow.local_port);
   leg.contact = "<sip:switchboard@" + leg.sent_by + (tcp ? ";transport=tcp>" : ">");
   return leg;
 }

@@ -658,6 +658,30 @@ TEST_F(OutboundFlow, DrainingRefusesNewCalls) {
   EXPECT_TRUE(alice.silent(std::chrono::milliseconds(100)));
 }
 
+class AdvertisedOutboundFlow : public CallFixture {
+ protected:
+  void SetUp() override {
+    auto o = default_options();
+    o.advertised_host = "sip.example.test";
+    start(o);
+  }
+};
+
+// sip.advertise: the Via sent-by and the Contact name the advertised host
+// (what a device behind NAT or a load balancer must send its requests to).
+TEST_F(AdvertisedOutboundFlow, ViaAndContactUseTheAdvertisedHost) {
+  TestDevice alice = device("alice");
+  ASSERT_TRUE(alice.register_binding());
+  ASSERT_TRUE(create(call_to()).ok());
+  std::optional<sip::Message> invite = alice.expect_request("INVITE");
+  ASSERT_TRUE(invite);
+  ASSERT_TRUE(invite->top_via());
+  EXPECT_EQ(invite->top_via()->host, "sip.example.test");
+  std::vector<sip::NameAddr> contacts = invite->contacts();
+  ASSERT_EQ(contacts.size(), 1u);
+  EXPECT_EQ(contacts[0].uri.host, "sip.example.test");
+}
+
 class LimitedOutboundFlow : public CallFixture {
  protected:
   void SetUp() override {

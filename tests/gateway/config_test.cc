@@ -433,6 +433,21 @@ TEST(ConfigMetrics, ListenPrecedenceAndValidation) {
   EXPECT_NE(bad_env.error.find("SWITCHBOARD_METRICS_LISTEN"), std::string::npos) << bad_env.error;
 }
 
+// Verifies sip.advertise (file and environment) and that a port or junk is refused.
+TEST(ConfigSip, AdvertiseHost) {
+  EXPECT_EQ(parse_ok("sip:\n  advertise: sip.example.com\n").sip_advertise, "sip.example.com");
+  EXPECT_EQ(parse_ok("sip:\n  advertise: \"[2001:db8::1]\"\n").sip_advertise, "[2001:db8::1]");
+  ConfigOrError bad = parse_config_text("sip:\n  advertise: \"1.2.3.4:5060\"\n", "test.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error.find("test.yaml:2: sip.advertise"), std::string::npos) << bad.error;
+  auto env = switchboard::load_config(parse_flags({}),
+                                      fake_env({{"SWITCHBOARD_SIP_ADVERTISE", "203.0.113.7"}}));
+  ASSERT_TRUE(env.ok()) << env.error;
+  EXPECT_EQ(env.config->sip_advertise, "203.0.113.7");
+  EXPECT_NE(switchboard::render_config(*env.config).find("advertise: 203.0.113.7"),
+            std::string::npos);
+}
+
 // Verifies the calls: section's keys and their bounds.
 TEST(ConfigCalls, KeysAndBounds) {
   Config c = parse_ok(

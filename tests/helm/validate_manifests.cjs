@@ -266,7 +266,7 @@ function strictErrors(doc) {
 const CONFIG_KEYS = {
   '': ['sip', 'data_dir', 'realms', 'nonce', 'store', 'log_level', 'threads', 'auth_throttle', 'grpc', 'api', 'events',
        'calls', 'metrics', 'shutdown'],
-  sip: ['listen', 'tcp_idle_timeout', 'tcp_max_connections'],
+  sip: ['listen', 'tcp_idle_timeout', 'tcp_max_connections', 'advertise'],
   nonce: ['lifetime', 'max_tracked'],  // "secret" is refused: secrets never go into the ConfigMap
   store: ['synchronous'],
   auth_throttle: ['enabled', 'max_failures', 'window', 'cooldown', 'action'],
