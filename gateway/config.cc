@@ -213,8 +213,62 @@ void parse_nonce(const Reader& r, const YAML::Node& nonce, Config& c) {
     c.nonce.max_tracked = size_t(r.number(n, "nonce.max_tracked", 1000, 100'000'000));
 }
 
+// "redis://[user[:password]@]host:port[/db]": why not, or "" when fine.
+std::string redis_url_problem(std::string_view url) {
+  if (url.substr(0, 8) != "redis://")
+    return "expected redis://[user:password@]host:port[/db]";
+  std::string_view rest = url.substr(8);
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+  std::string_view hostport = rest.substr(0, rest.find('/'));
+  size_t colon = hostport.rfind(':');
+  if (hostport.empty() || colon == 0 || (colon != std::string_view::npos &&
+                                         !parse_number(hostport.substr(colon + 1), 1, 65535)))
+    return "expected redis://[user:password@]host:port[/db]";
+  if (size_t slash = rest.find('/'); slash != std::string_view::npos &&
+                                     !parse_number(rest.substr(slash + 1), 0, 15))
+    return "the database after / must be 0-15";
+  return "";
+}
+
+// HOST:PORT of a replica's API, as other replicas dial it.
+bool is_host_port(std::string_view s) {
+  size_t colon = s.rfind(':');
+  return colon != std::string_view::npos && colon > 0 &&
+         parse_number(s.substr(colon + 1), 1, 65535).has_value() &&
+         s.find_first_of(" \t\"'") == std::string_view::npos;
+}
+
+void parse_replica(const Reader& r, const YAML::Node& replica, Config& c) {
+  r.expect_keys(replica, "replica", {"id", "advertise"});
+  if (auto n = replica["id"]) {
+    c.replica.id = r.scalar(n, "replica.id");
+    if (!is_token_text(c.replica.id)) r.fail(n, "replica.id", "expected a name without spaces");
+  }
+  if (auto n = replica["advertise"]) {
+    c.replica.advertise = r.scalar(n, "replica.advertise");
+    if (!is_host_port(c.replica.advertise))
+      r.fail(n, "replica.advertise", "expected HOST:PORT, got " + quoted(c.replica.advertise));
+  }
+}
+
 void parse_store(const Reader& r, const YAML::Node& store, Config& c) {
-  r.expect_keys(store, "store", {"synchronous"});
+  r.expect_keys(store, "store", {"synchronous", "kind", "url", "prefix"});
+  if (auto n = store["kind"]) {
+    std::string s = lower(r.scalar(n, "store.kind"));
+    if (s == "sqlite") c.store.kind = StoreKind::kSqlite;
+    else if (s == "redis") c.store.kind = StoreKind::kRedis;
+    else r.fail(n, "store.kind", "expected sqlite or redis, got " + quoted(s));
+  }
+  if (auto n = store["url"]) {
+    c.store.url = r.secret(n, "store.url");
+    if (std::string why = redis_url_problem(c.store.url); !why.empty())
+      r.fail(n, "store.url", why + ", got " + quoted(redact_url(c.store.url)));
+  }
+  if (auto n = store["prefix"]) {
+    c.store.prefix = r.scalar(n, "store.prefix");
+    if (c.store.prefix.size() > 64 || c.store.prefix.find_first_of(" \t\r\n") != std::string::npos)
+      r.fail(n, "store.prefix", "expected at most 64 characters without spaces");
+  }
   if (auto n = store["synchronous"]) {
     std::string s = lower(r.scalar(n, "store.synchronous"));
     if (s == "normal") {
@@ -549,7 +603,7 @@ void parse_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (root.IsNull()) return;  // an empty file: all defaults
   r.expect_keys(root, "",
                 {"sip", "data_dir", "realms", "nonce", "store", "log_level", "threads",
-                 "auth_throttle", "grpc", "api", "events", "calls", "metrics", "shutdown"});
+                 "auth_throttle", "grpc", "api", "events", "calls", "metrics", "shutdown", "replica"});
   if (auto n = root["sip"]) parse_sip(r, n, c);
   if (auto n = root["data_dir"]) {
     c.data_dir = r.scalar(n, "data_dir");
@@ -571,6 +625,7 @@ void parse_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (auto n = root["calls"]) parse_calls(r, n, c);
   if (auto n = root["metrics"]) parse_metrics(r, n, c);
   if (auto n = root["shutdown"]) parse_shutdown(r, n, c);
+  if (auto n = root["replica"]) parse_replica(r, n, c);
   if (auto n = root["realms"]) {
     if (!n.IsSequence()) r.fail(n, "realms", "expected a list of realms");
     std::set<std::string> names;
@@ -664,6 +719,19 @@ void apply_environment(const Environment& env, Config& c) {
               quoted(*v));
     c.sip_advertise = *v;
   }
+  if (auto v = get(kEnvRedisUrl)) {
+    if (std::string why = redis_url_problem(*v); !why.empty())
+      bad(kEnvRedisUrl, why + ", got " + quoted(redact_url(*v)));
+    c.store.url = *v;
+  }
+  if (auto v = get(kEnvReplicaId)) {
+    if (!is_token_text(*v)) bad(kEnvReplicaId, "expected a name without spaces");
+    c.replica.id = *v;
+  }
+  if (auto v = get(kEnvReplicaAdvertise)) {
+    if (!is_host_port(*v)) bad(kEnvReplicaAdvertise, "expected HOST:PORT, got " + quoted(*v));
+    c.replica.advertise = *v;
+  }
   if (auto v = get(kEnvMetricsListen)) {
     std::string why;
     auto listen = parse_metrics_listen(*v, &why);
@@ -691,6 +759,10 @@ void apply_flags(const CommandLine& cli, Config& c) {
 }
 
 void apply_defaults(Config& c) {
+  if (c.store.kind == StoreKind::kRedis && c.store.url.empty())
+    throw ConfigError{std::string(c.config_file.empty() ? "configuration" : c.config_file) +
+                      ": store.kind is redis but no store.url (or " + kEnvRedisUrl +
+                      ") says where Redis is"};
   if (c.listen.empty()) {
     c.listen.push_back(*sip::transport::parse_listen_address("udp:127.0.0.1:5060", nullptr));
     c.listen.push_back(*sip::transport::parse_listen_address("tcp:127.0.0.1:5060", nullptr));
@@ -705,6 +777,23 @@ void wipe(std::string& s) {
 }
 
 }  // namespace
+
+std::string redact_url(std::string_view url) {
+  size_t scheme = url.find("://");
+  size_t at = url.rfind('@');
+  if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme) return std::string(url);
+  std::string_view userinfo = url.substr(scheme + 3, at - scheme - 3);
+  size_t colon = userinfo.find(':');
+  std::string out(url.substr(0, scheme + 3));
+  if (colon == std::string_view::npos) {
+    out += "<redacted>";  // "redis://password@host": the whole userinfo is the secret
+  } else {
+    out += userinfo.substr(0, colon);
+    out += ":<redacted>";
+  }
+  out += url.substr(at);
+  return out;
+}
 
 void Config::drop_passwords() {
   for (RealmConfig& realm : realms)
@@ -728,12 +817,12 @@ ConfigOrError parse_config_text(std::string_view yaml, std::string_view name) {
   Config c;
   try {
     parse_yaml(yaml, std::string(name), c);
+    c.config_file = std::string(name);
+    apply_defaults(c);
   } catch (const ConfigError& e) {
     result.error = e.message;
     return result;
   }
-  c.config_file = std::string(name);
-  apply_defaults(c);
   result.config = std::move(c);
   return result;
 }

@@ -151,6 +151,25 @@ struct MetricsConfig {
   bool enabled() const { return !listen.empty(); }
 };
 
+enum class StoreKind : uint8_t { kSqlite, kRedis };
+
+// store.kind / store.url / store.prefix (docs/store.md "Redis").
+struct StoreConfig {
+  StoreKind kind = StoreKind::kSqlite;
+  std::string url;              // redis://[user:password@]host:port[/db]; may hold a secret
+  std::string prefix = "sb:";   // key prefix: several deployments can share one Redis
+};
+
+// replica.id / replica.advertise: how the other replicas name and reach this
+// one (Kubernetes: the pod name and its headless-Service DNS name).
+struct ReplicaConfig {
+  std::string id;         // "" → the host name
+  std::string advertise;  // "HOST:PORT" of this replica's API for the others; "" → none
+};
+
+// The Redis URL with any password replaced by "<redacted>" (for logs, --print-config).
+std::string redact_url(std::string_view url);
+
 // Graceful shutdown (SIGTERM): how long calls in progress may take to end.
 struct ShutdownConfig {
   std::chrono::seconds grace_period{20};
@@ -169,6 +188,8 @@ struct Config {
   size_t tcp_max_connections = 4096;
   NonceConfig nonce;
   StoreSync store_sync = StoreSync::kFull;
+  StoreConfig store;      // which store: the embedded SQLite one, or Redis
+  ReplicaConfig replica;  // this process among several on one Redis
   AuthThrottleConfig auth_throttle;
   std::vector<RealmConfig> realms;
   GrpcConfig grpc;
@@ -206,6 +227,9 @@ inline constexpr const char* kEnvNonceSecret = "SWITCHBOARD_NONCE_SECRET";
 inline constexpr const char* kEnvGrpcListen = "SWITCHBOARD_GRPC_LISTEN";
 inline constexpr const char* kEnvMetricsListen = "SWITCHBOARD_METRICS_LISTEN";
 inline constexpr const char* kEnvSipAdvertise = "SWITCHBOARD_SIP_ADVERTISE";
+inline constexpr const char* kEnvRedisUrl = "SWITCHBOARD_REDIS_URL";
+inline constexpr const char* kEnvReplicaId = "SWITCHBOARD_REPLICA_ID";
+inline constexpr const char* kEnvReplicaAdvertise = "SWITCHBOARD_REPLICA_ADVERTISE";
 
 struct ConfigOrError {
   std::optional<Config> config;

@@ -270,6 +270,13 @@ int main(int argc, char** argv) {
                  {{"data_dir", config.data_dir}, {"error", ec.message()}});
     return 1;
   }
+  if (config.store.kind == switchboard::StoreKind::kRedis) {
+    // The Redis stores exist (registrar/store/redis) but the process does
+    // not run on them yet (issue 8): refuse rather than silently use SQLite.
+    std::fprintf(stderr,
+                 "switchboard: store.kind redis is not supported by this build yet; use sqlite\n");
+    return 2;
+  }
   const std::string database = registrar::database_path(config.data_dir);
   registrar::SqliteOptions sqlite;
   sqlite.synchronous = config.store_sync == switchboard::StoreSync::kFull

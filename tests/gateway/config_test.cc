@@ -448,6 +448,49 @@ TEST(ConfigSip, AdvertiseHost) {
             std::string::npos);
 }
 
+// Verifies store.kind/url/prefix and replica keys, the Redis URL checks, and
+// that the URL's password never appears in errors or --print-config.
+TEST(ConfigStore, RedisKeysAndRedaction) {
+  Config c = parse_ok(
+      "store:\n  kind: redis\n  url: \"redis://app:s3cr3t-pw@10.0.0.5:6379/2\"\n  prefix: \"x:\"\n"
+      "replica:\n  id: switchboard-0\n  advertise: \"switchboard-0.sb.ns.svc:50052\"\n");
+  EXPECT_EQ(c.store.kind, switchboard::StoreKind::kRedis);
+  EXPECT_EQ(c.store.url, "redis://app:s3cr3t-pw@10.0.0.5:6379/2");
+  EXPECT_EQ(c.store.prefix, "x:");
+  EXPECT_EQ(c.replica.id, "switchboard-0");
+  EXPECT_EQ(c.replica.advertise, "switchboard-0.sb.ns.svc:50052");
+  std::string printed = switchboard::render_config(c);
+  EXPECT_EQ(printed.find("s3cr3t-pw"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("redis://app:<redacted>@10.0.0.5:6379/2"), std::string::npos) << printed;
+  EXPECT_EQ(switchboard::redact_url("redis://pw@h:1"), "redis://<redacted>@h:1");
+  EXPECT_EQ(switchboard::redact_url("redis://h:1/0"), "redis://h:1/0");
+
+  ConfigOrError no_url = parse_config_text("store:\n  kind: redis\n", "test.yaml");
+  ASSERT_FALSE(no_url.ok());
+  EXPECT_NE(no_url.error.find("store.kind is redis but no store.url"), std::string::npos)
+      << no_url.error;
+  ConfigOrError bad_url =
+      parse_config_text("store:\n  url: \"http://u:hidden-pw@h:1\"\n", "test.yaml");
+  ASSERT_FALSE(bad_url.ok());
+  EXPECT_NE(bad_url.error.find("test.yaml:2: store.url"), std::string::npos) << bad_url.error;
+  EXPECT_EQ(bad_url.error.find("hidden-pw"), std::string::npos) << bad_url.error;
+  ConfigOrError bad_kind = parse_config_text("store:\n  kind: postgres\n", "test.yaml");
+  ASSERT_FALSE(bad_kind.ok());
+  EXPECT_NE(bad_kind.error.find("expected sqlite or redis"), std::string::npos);
+  ConfigOrError bad_adv = parse_config_text("replica:\n  advertise: nohost\n", "test.yaml");
+  ASSERT_FALSE(bad_adv.ok());
+  EXPECT_NE(bad_adv.error.find("replica.advertise"), std::string::npos);
+
+  auto env = switchboard::load_config(
+      parse_flags({}), fake_env({{"SWITCHBOARD_REDIS_URL", "redis://127.0.0.1:6380"},
+                                 {"SWITCHBOARD_REPLICA_ID", "r1"},
+                                 {"SWITCHBOARD_REPLICA_ADVERTISE", "10.1.2.3:50052"}}));
+  ASSERT_TRUE(env.ok()) << env.error;
+  EXPECT_EQ(env.config->store.url, "redis://127.0.0.1:6380");
+  EXPECT_EQ(env.config->store.kind, switchboard::StoreKind::kSqlite);  // the URL alone selects nothing
+  EXPECT_EQ(env.config->replica.id, "r1");
+}
+
 // Verifies the calls: section's keys and their bounds.
 TEST(ConfigCalls, KeysAndBounds) {
   Config c = parse_ok(
