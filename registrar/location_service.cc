@@ -276,8 +276,10 @@ struct LocationService::Impl {
       result.bindings = std::move(p.bindings);
     } else {
       store_failures.fetch_add(1, std::memory_order_relaxed);
-      result.status = 500;
-      result.reason = "Server Internal Error";
+      // 503, not 500: a store that cannot write now (disk full, Redis away)
+      // is a transient condition the device should retry after Retry-After.
+      result.status = 503;
+      result.reason = "Service Unavailable";
       result.detail = r.error;
     }
     if (p.done) p.done(result);

@@ -101,7 +101,7 @@ struct LocationOptions {
 
 // Degraded paths, counted since construction.
 struct LocationStats {
-  uint64_t store_failures = 0;  // writes the store refused: update() answered 500
+  uint64_t store_failures = 0;  // writes the store refused: update() answered 503
   uint64_t rejected_full = 0;   // updates refused with 503 at max_bindings
 };
 
@@ -123,7 +123,7 @@ class LocationService {
   // removed); see the file comment. `done` runs on the store's writer thread
   // (or at once, on this thread, when the mutation refuses or changes nothing).
   // If the AOR would grow past max_bindings, `done` gets 503 at once. If the
-  // store fails, `done` gets 500 with the error in `detail` and the observers
+  // store fails, `done` gets 503 with the error in `detail` and the observers
   // are not told; the cache keeps the new set (a retry of the REGISTER
   // persists the AOR's whole set again). Bindings already expired but not yet
   // reaped are dropped first and reported as kExpired events (before the

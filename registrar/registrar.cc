@@ -341,6 +341,9 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
           for (auto& e : extra_ok) h.push_back(e);
         }
         for (auto& c : common) h.push_back(c);
+        // A store that failed or a full location service: come back later
+        // (RFC 3261 §21.5.4), not a hard failure.
+        if (!r.ok() && r.status == 503) h.emplace_back("Retry-After", "5");
         respond(rc->build(r.ok() ? 200 : r.status, r.ok() ? std::string_view() : std::string_view(r.reason), h));
       });
 }

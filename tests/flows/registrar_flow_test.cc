@@ -99,7 +99,9 @@ class RecordingObserver : public registrar::RegistrationObserver {
 
 class RegistrarFlow : public testing::Test {
  protected:
-  RegistrarFlow() {
+  RegistrarFlow() : RegistrarFlow(registrar::LocationOptions{}) {}
+  explicit RegistrarFlow(registrar::LocationOptions location_options)
+      : location(store, clock, location_options) {
     registrar::Realm acme;
     acme.name = "acme.test";
     acme.min_expires = 60;
@@ -410,6 +412,25 @@ TEST_F(RegistrarFlow, RegisterWithoutContactIsAQuery) {
   ASSERT_EQ(q.status_code(), 200);
   EXPECT_THAT(contact_values(q), ElementsAre("<sip:alice@192.0.2.1>;expires=500;q=0.5"));
   EXPECT_EQ(store.writes(), writes);
+}
+
+// A location service that cannot take the binding (here: full; the same path
+// as a store that fails to write) answers 503 with Retry-After, so the device
+// retries later instead of treating the registrar as broken.
+class FullRegistrarFlow : public RegistrarFlow {
+ protected:
+  FullRegistrarFlow() : RegistrarFlow(registrar::LocationOptions{.max_bindings = 1}) {}
+};
+
+TEST_F(FullRegistrarFlow, NoRoomIs503WithRetryAfter) {
+  auto alice = ua("alice", "alice-pw");
+  ASSERT_EQ(alice.register_with_auth({.contacts = {"<sip:alice@192.0.2.1>"}}).status_code(), 200);
+  auto bob = ua("bob", "bob-pw");
+  sip::Message full = bob.register_with_auth({.contacts = {"<sip:bob@192.0.2.2>"}});
+  EXPECT_EQ(full.status_code(), 503);
+  EXPECT_EQ(full.header(sip::HeaderId::kRetryAfter), "5");
+  EXPECT_TRUE(location.lookup("bob@acme.test").empty());
+  EXPECT_EQ(location.lookup("alice@acme.test").size(), 1u);  // nothing stored was lost
 }
 
 // Max contacts per AOR: beyond it the REGISTER is refused (policy reject).

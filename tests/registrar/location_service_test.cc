@@ -407,8 +407,8 @@ TEST_F(LocationServiceTest, MaxBindingsGives503) {
   EXPECT_EQ(small.stats().rejected_full, 1u);
 }
 
-// Verifies a failed store write answers 500 with the error, without observer events.
-TEST_F(LocationServiceTest, StoreFailureAnswers500) {
+// Verifies a failed store write answers 503 (retry later) with the error, without observer events.
+TEST_F(LocationServiceTest, StoreFailureAnswers503) {
   const Binding b = binding("alice@acme.test", "sip:alice@192.0.2.4", seconds(60));
   std::optional<UpdateResult> result;
   location_.update(
@@ -421,7 +421,7 @@ TEST_F(LocationServiceTest, StoreFailureAnswers500) {
       [&](const UpdateResult& r) { result = r; });
   store_.commit_all(StoreResult{.ok = false, .error = "disk I/O error"});
   ASSERT_TRUE(result);
-  EXPECT_EQ(result->status, 500);
+  EXPECT_EQ(result->status, 503);
   EXPECT_EQ(result->detail, "disk I/O error");
   EXPECT_THAT(observer_.events(), IsEmpty());
   EXPECT_EQ(location_.stats().store_failures, 1u);
