@@ -10,7 +10,7 @@ SIP_LISTEN ?= udp:127.0.0.1:5060 tcp:127.0.0.1:5060
 # Exactly the Debian packages the build, the tests and the benchmarks need.
 DEB_PACKAGES := \
   cmake make g++ pkg-config ca-certificates \
-  libboost-dev libboost-system-dev libssl-dev libsqlite3-dev libyaml-cpp-dev python3 \
+  libboost-dev libboost-system-dev libssl-dev libsqlite3-dev libhiredis-dev redis-server libyaml-cpp-dev python3 \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   python3-grpcio \
   libgtest-dev libgmock-dev googletest libbenchmark-dev \

@@ -62,6 +62,8 @@
 #include "registrar/registrar.h"
 #include "registrar/store/sqlite_binding_store.h"
 #include "registrar/store/sqlite_credential_store.h"
+#include "registrar/store/redis/redis_binding_store.h"
+#include "registrar/store/redis/redis_credential_store.h"
 #include "sip/clock.h"
 
 #ifndef SWITCHBOARD_VERSION
@@ -270,48 +272,85 @@ int main(int argc, char** argv) {
                  {{"data_dir", config.data_dir}, {"error", ec.message()}});
     return 1;
   }
-  if (config.store.kind == switchboard::StoreKind::kRedis) {
-    // The Redis stores exist (registrar/store/redis) but the process does
-    // not run on them yet (issue 8): refuse rather than silently use SQLite.
-    std::fprintf(stderr,
-                 "switchboard: store.kind redis is not supported by this build yet; use sqlite\n");
-    return 2;
-  }
-  const std::string database = registrar::database_path(config.data_dir);
-  registrar::SqliteOptions sqlite;
-  sqlite.synchronous = config.store_sync == switchboard::StoreSync::kFull
-                           ? registrar::SqliteSync::kFull
-                           : registrar::SqliteSync::kNormal;
-  auto credentials = registrar::SqliteCredentialStore::open(database, sqlite);
-  if (!credentials.ok()) {
-    logger.error("cannot open credential store",
-                 {{"path", database}, {"error", credentials.error}});
-    return 1;
-  }
-  for (const std::string& warning : credentials.store->load_warnings())
-    logger.warn("credential store row skipped", {{"detail", warning}});
+  // The embedded SQLite store (default) or Redis (store.kind: redis; one
+  // replica for now: docs/scale-out.md). Everything below sees only the
+  // interfaces.
   sip::SystemClock clock;
-  registrar::SqliteBindingStoreOptions binding_options;
-  binding_options.database = sqlite;
-  binding_options.events.max_events = config.events.max_count;
-  binding_options.events.max_age = config.events.max_age;
-  binding_options.clock = &clock;
-  {
-    auto& commit = store_seconds.with({"sqlite", "commit"});
-    auto& trim = store_seconds.with({"sqlite", "trim"});
-    binding_options.on_operation = [&commit, &trim](std::string_view op,
-                                                    std::chrono::nanoseconds took) {
-      (op == "commit" ? commit : trim).observe(std::chrono::duration<double>(took).count());
-    };
-  }
-  auto bindings = registrar::SqliteBindingStore::open(database, binding_options);
-  if (!bindings.ok()) {
-    logger.error("cannot open binding store", {{"path", database}, {"error", bindings.error}});
-    return 1;
+  std::unique_ptr<registrar::CredentialStore> credential_store;
+  std::unique_ptr<registrar::BindingStore> binding_store;
+  std::function<bool()> store_healthy;
+  const bool on_redis = config.store.kind == switchboard::StoreKind::kRedis;
+  const std::string store_name = on_redis ? "redis" : "sqlite";
+  auto& commit_seconds = store_seconds.with({store_name, "commit"});
+  auto& trim_seconds = store_seconds.with({store_name, "trim"});
+  auto time_operation = [&commit_seconds, &trim_seconds](std::string_view op,
+                                                         std::chrono::nanoseconds took) {
+    (op == "commit" ? commit_seconds : trim_seconds)
+        .observe(std::chrono::duration<double>(took).count());
+  };
+  if (on_redis) {
+    registrar::RedisUrlOrError url = registrar::parse_redis_url(config.store.url);
+    if (!url.ok()) {
+      std::fprintf(stderr, "switchboard: store.url: %s\n", url.error.c_str());
+      return 2;
+    }
+    registrar::RedisCredentialStoreOptions credential_options;
+    credential_options.prefix = config.store.prefix;
+    auto credentials = registrar::RedisCredentialStore::open(*url.url, credential_options);
+    if (!credentials.ok()) {
+      logger.error("cannot open credential store",
+                   {{"redis", url.url->redacted()}, {"error", credentials.error}});
+      return 1;
+    }
+    registrar::RedisBindingStoreOptions binding_options;
+    binding_options.prefix = config.store.prefix;
+    binding_options.events.max_events = config.events.max_count;
+    binding_options.events.max_age = config.events.max_age;
+    binding_options.clock = &clock;
+    binding_options.on_operation = time_operation;
+    auto bindings = registrar::RedisBindingStore::open(*url.url, binding_options);
+    if (!bindings.ok()) {
+      logger.error("cannot open binding store",
+                   {{"redis", url.url->redacted()}, {"error", bindings.error}});
+      return 1;
+    }
+    logger.info("store", {{"kind", "redis"}, {"redis", url.url->redacted()},
+                          {"prefix", config.store.prefix}});
+    store_healthy = [store = bindings.store.get()] { return store->healthy(); };
+    credential_store = std::move(credentials.store);
+    binding_store = std::move(bindings.store);
+  } else {
+    const std::string database = registrar::database_path(config.data_dir);
+    registrar::SqliteOptions sqlite;
+    sqlite.synchronous = config.store_sync == switchboard::StoreSync::kFull
+                             ? registrar::SqliteSync::kFull
+                             : registrar::SqliteSync::kNormal;
+    auto credentials = registrar::SqliteCredentialStore::open(database, sqlite);
+    if (!credentials.ok()) {
+      logger.error("cannot open credential store",
+                   {{"path", database}, {"error", credentials.error}});
+      return 1;
+    }
+    for (const std::string& warning : credentials.store->load_warnings())
+      logger.warn("credential store row skipped", {{"detail", warning}});
+    registrar::SqliteBindingStoreOptions binding_options;
+    binding_options.database = sqlite;
+    binding_options.events.max_events = config.events.max_count;
+    binding_options.events.max_age = config.events.max_age;
+    binding_options.clock = &clock;
+    binding_options.on_operation = time_operation;
+    auto bindings = registrar::SqliteBindingStore::open(database, binding_options);
+    if (!bindings.ok()) {
+      logger.error("cannot open binding store", {{"path", database}, {"error", bindings.error}});
+      return 1;
+    }
+    store_healthy = [store = bindings.store.get()] { return store->healthy(); };
+    credential_store = std::move(credentials.store);
+    binding_store = std::move(bindings.store);
   }
 
   switchboard::BootstrapResult boot =
-      switchboard::bootstrap_credentials(config, *credentials.store);
+      switchboard::bootstrap_credentials(config, *credential_store);
   if (!boot.ok()) {
     logger.error("cannot store configured credentials", {{"error", boot.error}});
     return 1;
@@ -381,13 +420,13 @@ int main(int argc, char** argv) {
   registrar::EventHubOptions hub_options;
   hub_options.buffer = config.events.watcher_buffer;
   hub_options.max_subscriptions = config.events.max_watchers;
-  registrar::EventHub hub(*bindings.store, hub_options);
-  registrar::LocationService location(*bindings.store, clock);
+  registrar::EventHub hub(*binding_store, hub_options);
+  registrar::LocationService location(*binding_store, clock);
   location.add_observer(&hub);  // before any traffic
   location.add_observer(&registrar_metrics);
   size_t restored = location.load();
   registrar_metrics.seed(location);
-  for (const registrar::Realm& realm : credentials.store->list_realms())
+  for (const registrar::Realm& realm : credential_store->list_realms())
     registrar_metrics.add_realm(realm.name);
   logger.info("bindings loaded", {{"bindings", restored}, {"aors", location.aor_count()}});
 
@@ -401,7 +440,7 @@ int main(int argc, char** argv) {
     throttle.emplace(clock, t);
   }
   registrar::Registrar registrar_core(
-      registrar::RegistrarDeps{.credentials = *credentials.store,
+      registrar::RegistrarDeps{.credentials = *credential_store,
                                .location = location,
                                .nonces = nonces,
                                .nonce_counts = nonce_counts,
@@ -446,7 +485,7 @@ int main(int argc, char** argv) {
   switchboard::SipServer server(std::move(options));
 
   // --- calls ----------------------------------------------------------------
-  registrar::Authenticator call_authenticator(*credentials.store, nonces, nonce_counts,
+  registrar::Authenticator call_authenticator(*credential_store, nonces, nonce_counts,
                                               throttle ? &*throttle : nullptr);
   switchboard::calls::CallEngineOptions call_options;
   call_options.max_calls = config.calls.max_calls;
@@ -459,7 +498,7 @@ int main(int argc, char** argv) {
   call_options.advertised_host = config.sip_advertise;
   switchboard::calls::CallEngineDeps call_deps;
   call_deps.location = &location;
-  call_deps.credentials = credentials.store.get();
+  call_deps.credentials = credential_store.get();
   call_deps.authenticator = &call_authenticator;
   call_deps.sip = &server;
   call_deps.clock = std::shared_ptr<const sip::Clock>(&clock, [](const sip::Clock*) {});
@@ -508,7 +547,7 @@ int main(int argc, char** argv) {
     api_options.call_watch.buffer = config.calls.watcher_buffer;
     api_options.call_watch.max_watchers = config.calls.max_watchers;
     api = switchboard::api::ApiServer::start(
-        switchboard::api::ApiServerDeps{.credentials = *credentials.store,
+        switchboard::api::ApiServerDeps{.credentials = *credential_store,
                                         .location = location,
                                         .hub = hub,
                                         .tokens = tokens.tokens,
@@ -575,7 +614,8 @@ int main(int argc, char** argv) {
   auto readiness = [&]() -> switchboard::metrics::Readiness {
     if (draining.load()) return {false, "draining"};
     if (!server.running()) return {false, "SIP listeners not up"};
-    if (!bindings.store->healthy()) return {false, "binding store failing"};
+    if (!store_healthy()) return {false, "binding store failing"};
+    if (!credential_store->available()) return {false, "credential store unreachable"};
     return {true, ""};
   };
   std::unique_ptr<switchboard::metrics::HttpServer> metrics_http;
@@ -622,7 +662,7 @@ int main(int argc, char** argv) {
       continue;
     }
     if (signal_number != SIGHUP) break;
-    reload_configuration(cli, logger, *credentials.store, api.get());
+    reload_configuration(cli, logger, *credential_store, api.get());
   }
   const char* signal_name = signal_number == SIGINT ? "SIGINT" : "SIGTERM";
   logger.info("draining", {{"signal", signal_name},
@@ -654,7 +694,7 @@ int main(int argc, char** argv) {
   call_engine_ptr.store(nullptr, std::memory_order_release);
   server.stop();
   expiry.stop();
-  bindings.store->flush();
+  binding_store->flush();
   if (metrics_http) metrics_http->stop();
   const auto& c = server.counters();
   logger.info("stopped", {{"received", c.received.load()},

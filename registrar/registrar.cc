@@ -145,7 +145,13 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
   const sip::Uri& ruri = req.request_uri();
   if (!ruri.is_sip()) return reply(416, "");
   std::optional<Realm> realm = deps.credentials.find_realm(ruri.host_address());
-  if (!realm) return reply(404, "Domain not served here");
+  // A store that cannot be read (Redis away) must not look like "no such
+  // realm" or "wrong password": the device is told to come back later.
+  auto unavailable = [&] {
+    return reply(503, "Service Unavailable", {{"Retry-After", "5"}});
+  };
+  if (!realm) return deps.credentials.available() ? reply(404, "Domain not served here")
+                                                  : unavailable();
 
   // The To header is the AOR; it must be a SIP URI of this realm.
   if (!req.to() || !req.to()->uri.is_sip()) return reply(400, "To is not a SIP or SIPS URI");
@@ -179,6 +185,7 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
     case AuthResult::kAuthenticated:
       break;
     case AuthResult::kChallenge: {
+      if (auth_result.failure && !deps.credentials.available()) return unavailable();
       if (auth_result.failure) auth_failed();
       int status = realm->challenge == ChallengeMode::k407 ? 407 : 401;
       return reply(status, "", auth.challenge_headers(*realm, auth_result.stale));

@@ -25,6 +25,11 @@ class CredentialStore {
   virtual ~CredentialStore() = default;
 
   // Realm names compare case-insensitively (they are domains).
+  // False while the store cannot be read (a networked store that lost its
+  // server): a lookup that found nothing may then be a lookup that failed,
+  // and the registrar answers 503 instead of 404/401. Embedded stores: true.
+  virtual bool available() const { return true; }
+
   virtual std::optional<Realm> find_realm(std::string_view name) const = 0;
   virtual std::vector<Realm> list_realms() const = 0;
   // Creates or replaces; durable on return.

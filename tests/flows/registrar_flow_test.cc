@@ -525,3 +525,66 @@ TEST_F(RegistrarFlow, NonSipToIsRefused) {
 
 }  // namespace
 }  // namespace flows
+
+namespace {
+
+// A networked credential store that lost its server: every lookup finds
+// nothing and available() says why.
+class UnreachableCredentialStore final : public registrar::CredentialStore {
+ public:
+  bool available() const override { return false; }
+  std::optional<registrar::Realm> find_realm(std::string_view) const override { return {}; }
+  std::vector<registrar::Realm> list_realms() const override { return {}; }
+  registrar::StoreResult put_realm(const registrar::Realm&) override {
+    return {.ok = false, .error = "unreachable"};
+  }
+  bool remove_realm(std::string_view) override { return false; }
+  std::optional<registrar::Credential> find_credential(std::string_view,
+                                                       std::string_view) const override {
+    return {};
+  }
+  std::vector<registrar::Credential> list_credentials(std::string_view) const override {
+    return {};
+  }
+  registrar::StoreResult put_credential(const registrar::Credential&) override {
+    return {.ok = false, .error = "unreachable"};
+  }
+  bool remove_credential(std::string_view, std::string_view) override { return false; }
+};
+
+// When the credential store cannot be read (Redis away), a REGISTER gets 503
+// with Retry-After — not 404 "Domain not served" nor a challenge that counts
+// as a failed attempt — and nothing is bound.
+TEST(RegistrarUnavailableStore, RegisterIs503WithRetryAfter) {
+  sip::ManualClock clock;
+  registrar::SeededRandom random{1};
+  UnreachableCredentialStore credentials;
+  registrar::MemoryBindingStore store;
+  registrar::LocationService location{store, clock};
+  std::vector<uint8_t> secret(32, 9);
+  registrar::NonceService nonces{secret, clock, random};
+  registrar::NonceCounter counts{clock};
+  registrar::Registrar reg{{credentials, location, nonces, counts, clock, nullptr}};
+  const std::string bytes =
+      "REGISTER sip:acme.test SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.4:5062;branch=z9hG4bK-unavail\r\n"
+      "Max-Forwards: 70\r\n"
+      "From: <sip:alice@acme.test>;tag=1\r\n"
+      "To: <sip:alice@acme.test>\r\n"
+      "Call-ID: unavailable-1@192.0.2.4\r\n"
+      "CSeq: 1 REGISTER\r\n"
+      "Contact: <sip:alice@192.0.2.4:5062>\r\n"
+      "Content-Length: 0\r\n\r\n";
+  sip::ParseResult parsed = sip::parse_message(bytes);
+  ASSERT_TRUE(parsed.ok());
+  registrar::RequestContext ctx{.transport = "udp", .source_ip = "192.0.2.4",
+                                .source_port = 5062, .local_address = "udp:127.0.0.1:5060",
+                                .to_tag = "t"};
+  std::string wire;
+  reg.handle_register(parsed.message(), ctx, [&](std::string w) { wire = std::move(w); });
+  EXPECT_EQ(wire.rfind("SIP/2.0 503 ", 0), 0u) << wire;
+  EXPECT_NE(wire.find("\r\nRetry-After: 5\r\n"), std::string::npos) << wire;
+  EXPECT_TRUE(location.lookup("alice@acme.test").empty());
+}
+
+}  // namespace

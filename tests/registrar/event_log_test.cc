@@ -1,9 +1,11 @@
 // The event log contract of BindingStore (registrar/store/binding_store.h),
-// run against both MemoryBindingStore and SqliteBindingStore: consecutive
+// run against MemoryBindingStore, SqliteBindingStore and RedisBindingStore (on
+// a private redis-server; skipped when it is not installed): consecutive
 // sequences in issue order, paging, retention by count and by age (a prefix,
 // on an injected clock), refused AUTH_FAILED events, and readers running
 // beside the writer. SQLite-only properties (coalesced batches, reopening,
-// failed transactions, migration) are in sqlite_binding_store_test.cc.
+// failed transactions, migration) are in sqlite_binding_store_test.cc, the
+// Redis-only ones in redis_binding_store_test.cc.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,7 +16,9 @@
 
 #include "binding_fixtures.h"
 #include "registrar/store/memory_stores.h"
+#include "registrar/store/redis/redis_binding_store.h"
 #include "registrar/store/sqlite_binding_store.h"
+#include "redis_server.h"
 #include "sip/clock.h"
 #include "temp_dir.h"
 
@@ -27,7 +31,7 @@ using ::testing::IsEmpty;
 using testing::make_binding;
 using testing::TempDir;
 
-enum class Kind { kMemory, kSqlite };
+enum class Kind { kMemory, kSqlite, kRedis };
 
 std::vector<uint64_t> sequences(const std::vector<RegistrationEvent>& events) {
   std::vector<uint64_t> out;
@@ -37,9 +41,24 @@ std::vector<uint64_t> sequences(const std::vector<RegistrationEvent>& events) {
 
 class EventLogTest : public ::testing::TestWithParam<Kind> {
  protected:
+  void SetUp() override {
+    if (GetParam() != Kind::kRedis) return;
+    if (!testing::RedisServer::available()) GTEST_SKIP() << testing::RedisServer::kNotInstalled;
+    ASSERT_TRUE(redis_.start()) << redis_.error();
+  }
+
   std::unique_ptr<BindingStore> open(EventRetention retention = {}) {
     if (GetParam() == Kind::kMemory)
       return std::make_unique<MemoryBindingStore>(retention, &clock_);
+    if (GetParam() == Kind::kRedis) {
+      RedisBindingStoreOptions o;
+      o.events = retention;
+      o.trim_interval = std::chrono::milliseconds(0);
+      o.clock = &clock_;
+      auto opened = RedisBindingStore::open(redis_.url(), o);
+      EXPECT_TRUE(opened.ok()) << opened.error;
+      return std::move(opened.store);
+    }
     SqliteBindingStoreOptions o;
     o.database.synchronous = SqliteSync::kOff;
     o.events = retention;
@@ -85,11 +104,21 @@ class EventLogTest : public ::testing::TestWithParam<Kind> {
 
   sip::ManualClock clock_;
   TempDir dir_;
+  testing::RedisServer redis_;  // kRedis: a private redis-server, killed with the fixture
 };
 
-INSTANTIATE_TEST_SUITE_P(Stores, EventLogTest, ::testing::Values(Kind::kMemory, Kind::kSqlite),
+INSTANTIATE_TEST_SUITE_P(Stores, EventLogTest,
+                         ::testing::Values(Kind::kMemory, Kind::kSqlite, Kind::kRedis),
                          [](const ::testing::TestParamInfo<Kind>& param) {
-                           return param.param == Kind::kMemory ? "Memory" : "Sqlite";
+                           switch (param.param) {
+                             case Kind::kMemory:
+                               return "Memory";
+                             case Kind::kSqlite:
+                               return "Sqlite";
+                             case Kind::kRedis:
+                               break;
+                           }
+                           return "Redis";
                          });
 
 // Verifies an empty log starts at sequence 1.

@@ -1,0 +1,168 @@
+// registrar/store/redis/redis_codec.cc — see redis_codec.h.
+#include "registrar/store/redis/redis_codec.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "registrar/store/binding_codec.h"
+
+namespace registrar {
+namespace {
+
+constexpr std::string_view kSetMagic = "sb1 ";
+constexpr uint8_t kEventVersion = 1;
+
+void put_varint(std::string& out, uint64_t n) {
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+}
+
+void put_string(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  uint64_t varint() {
+    uint64_t n = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) return fail();
+      const auto byte = static_cast<unsigned char>(in_[pos_++]);
+      n |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return n;
+    }
+    return fail();
+  }
+  uint8_t byte() {
+    if (pos_ >= in_.size()) return static_cast<uint8_t>(fail());
+    return static_cast<uint8_t>(in_[pos_++]);
+  }
+  std::string_view string() {
+    const uint64_t n = varint();
+    if (!ok_ || n > in_.size() - pos_) {
+      fail();
+      return {};
+    }
+    std::string_view s = in_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  bool ok() const { return ok_; }
+  bool done_ok() const { return ok_ && pos_ == in_.size(); }
+
+ private:
+  uint64_t fail() {
+    ok_ = false;
+    pos_ = in_.size();
+    return 0;
+  }
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+std::string binding_set_realms(const std::vector<Binding>& bindings) {
+  std::vector<std::string_view> realms;
+  for (const Binding& b : bindings) {
+    if (!b.realm.empty()) realms.push_back(b.realm);
+  }
+  std::sort(realms.begin(), realms.end());
+  realms.erase(std::unique(realms.begin(), realms.end()), realms.end());
+  std::string out;
+  for (std::string_view r : realms) {
+    if (!out.empty()) out.push_back('\0');
+    out.append(r);
+  }
+  return out;
+}
+
+std::string encode_binding_set(std::string_view aor, const std::vector<Binding>& bindings) {
+  const std::string realms = binding_set_realms(bindings);
+  int64_t base = 0;
+  for (const Binding& b : bindings) base = std::max(base, to_epoch_ms(b.expires_at));
+  std::string out(kSetMagic);
+  out += std::to_string(realms.size());
+  out += '\n';
+  out += realms;
+  put_varint(out, static_cast<uint64_t>(base));
+  put_varint(out, bindings.size());
+  std::string blob;
+  for (const Binding& b : bindings) {
+    blob.clear();
+    encode_binding(b, aor, base, blob);
+    put_string(out, blob);
+  }
+  return out;
+}
+
+bool decode_binding_set(std::string_view value, std::string_view aor, std::vector<Binding>& out) {
+  out.clear();
+  if (value.substr(0, kSetMagic.size()) != kSetMagic) return false;
+  value.remove_prefix(kSetMagic.size());
+  const size_t nl = value.find('\n');
+  if (nl == std::string_view::npos || nl == 0 || nl > 10) return false;
+  size_t realms_len = 0;
+  auto [p, ec] = std::from_chars(value.data(), value.data() + nl, realms_len);
+  if (ec != std::errc() || p != value.data() + nl || realms_len > value.size() - nl - 1)
+    return false;
+  Reader r(value.substr(nl + 1 + realms_len));
+  const uint64_t base = r.varint();
+  const uint64_t count = r.varint();
+  if (!r.ok() || base > static_cast<uint64_t>(INT64_MAX) || count > 100'000) return false;
+  out.reserve(static_cast<size_t>(count));
+  for (uint64_t i = 0; i < count; ++i) {
+    const std::string_view blob = r.string();
+    Binding b;
+    if (!r.ok() || !decode_binding(blob, aor, static_cast<int64_t>(base), b) || b.aor != aor) {
+      out.clear();
+      return false;
+    }
+    out.push_back(std::move(b));
+  }
+  if (!r.done_ok()) {
+    out.clear();
+    return false;
+  }
+  return true;
+}
+
+std::string encode_event(std::string_view aor, const RegistrationEvent& e) {
+  const int64_t time = to_epoch_ms(e.time);
+  std::string out;
+  out.push_back(static_cast<char>(kEventVersion));
+  out.push_back(static_cast<char>(static_cast<uint8_t>(e.type)));
+  put_string(out, e.reason);
+  std::string blob;
+  encode_binding(e.binding, aor, time, blob);
+  put_string(out, blob);
+  blob.clear();
+  if (e.type == RegistrationEventType::kReplaced) encode_binding(e.previous, aor, time, blob);
+  put_string(out, blob);
+  return out;
+}
+
+bool decode_event(std::string_view blob, std::string_view aor, int64_t time_ms,
+                  RegistrationEvent& e) {
+  Reader r(blob);
+  if (r.byte() != kEventVersion) return false;
+  const uint8_t type = r.byte();
+  if (type < 1 || type > 6) return false;
+  e.type = static_cast<RegistrationEventType>(type);
+  e.reason = std::string(r.string());
+  const std::string_view binding = r.string();
+  const std::string_view previous = r.string();
+  if (!r.done_ok()) return false;
+  if (!decode_binding(binding, aor, time_ms, e.binding)) return false;
+  e.previous = Binding{};
+  if (!previous.empty() && !decode_binding(previous, aor, time_ms, e.previous)) return false;
+  return true;
+}
+
+}  // namespace registrar
