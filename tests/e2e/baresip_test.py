@@ -29,7 +29,7 @@ class Baresip:
     def __init__(self, work, name, account_line, host=e2e.HOST):
         self.dir = os.path.join(work, name)
         os.makedirs(self.dir)
-        self.port = e2e.free_port()
+        self.port = e2e.free_udp_tcp_port()  # it listens on both UDP and TCP at sip_listen
         with open(os.path.join(self.dir, "config"), "w") as f:
             f.write("poll_method\tepoll\n"
                     "sip_listen\t%s:%d\n"
