@@ -317,6 +317,17 @@ std::optional<Credential> decode_redis_credential(std::string_view value, std::s
   return std::move(*c.credential);
 }
 
+// Whether Redis really answered: an error reply (-LOADING while a restarted
+// Redis reads its AOF, -MASTERDOWN, -BUSY…) is no answer either, and must not
+// read as "no such realm" (404) or "unknown user" (a failed authentication).
+static bool answered(const RedisResult& r) { return r.ok() && !r.reply.is_error(); }
+static bool answered(const RedisPipelineResult& p) {
+  if (!p.ok()) return false;
+  for (const RedisReply& reply : p.replies)
+    if (reply.is_error()) return false;
+  return true;
+}
+
 struct RedisCredentialStore::Impl {
   RedisCredentialStoreOptions options;
   std::string k_realms, creds_prefix;
@@ -379,7 +390,7 @@ std::optional<Realm> RedisCredentialStore::find_realm(std::string_view name) con
   Impl& m = *impl_;
   std::lock_guard lock(m.mu);
   RedisResult r = m.conn->command({"HGET", m.k_realms, lower_ascii(name)});
-  m.reachable.store(r.ok(), std::memory_order_relaxed);
+  m.reachable.store(answered(r), std::memory_order_relaxed);
   if (!r.ok() || !r.reply.is_string()) return std::nullopt;
   std::optional<Realm> realm = decode_redis_realm(r.reply.str);
   if (realm && lower_ascii(realm->name) != lower_ascii(name)) return std::nullopt;  // misfiled
@@ -396,7 +407,7 @@ std::vector<Realm> RedisCredentialStore::list_realms() const {
   {
     std::lock_guard lock(m.mu);
     RedisResult r = m.conn->command({"HGETALL", m.k_realms});
-    m.reachable.store(r.ok(), std::memory_order_relaxed);
+    m.reachable.store(answered(r), std::memory_order_relaxed);
     if (!r.ok() || !r.reply.is_array()) return out;
     for (size_t i = 0; i + 1 < r.reply.elements.size(); i += 2) {
       std::optional<Realm> realm = decode_redis_realm(r.reply.elements[i + 1].str);
@@ -442,7 +453,7 @@ std::optional<Credential> RedisCredentialStore::find_credential(std::string_view
   // The realm's spelling comes from the realm itself (the HA1 hashes it).
   RedisPipelineResult p = m.conn->pipeline({{"HGET", m.k_realms, lower_ascii(realm)},
                                             {"HGET", m.creds_key(realm), std::string(username)}});
-  m.reachable.store(p.ok(), std::memory_order_relaxed);
+  m.reachable.store(answered(p), std::memory_order_relaxed);
   if (!p.ok() || !p.replies[0].is_string() || !p.replies[1].is_string()) return std::nullopt;
   std::optional<Realm> stored = decode_redis_realm(p.replies[0].str);
   if (!stored) return std::nullopt;
@@ -456,7 +467,7 @@ std::vector<Credential> RedisCredentialStore::list_credentials(std::string_view 
     std::lock_guard lock(m.mu);
     RedisPipelineResult p = m.conn->pipeline(
         {{"HGET", m.k_realms, lower_ascii(realm)}, {"HGETALL", m.creds_key(realm)}});
-    m.reachable.store(p.ok(), std::memory_order_relaxed);
+    m.reachable.store(answered(p), std::memory_order_relaxed);
     if (!p.ok() || !p.replies[0].is_string() || !p.replies[1].is_array()) return out;
     std::optional<Realm> stored = decode_redis_realm(p.replies[0].str);
     if (!stored) return out;
