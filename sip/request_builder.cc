@@ -59,8 +59,10 @@ std::string sanitize_header_name(std::string_view s) {
   return out;
 }
 
-std::string quote_display_name(std::string_view name) {
-  std::string clean = sanitize_header_value(name, 256);
+std::string quote_display_name(std::string_view name) { return quoted_string(name, 256); }
+
+std::string quoted_string(std::string_view value, size_t max_bytes) {
+  std::string clean = sanitize_header_value(value, max_bytes);
   std::string out = "\"";
   for (char c : clean) {
     if (c == '"' || c == '\\') out.push_back('\\');

@@ -43,6 +43,9 @@ std::string sanitize_header_value(std::string_view s, size_t max_bytes = 1024);
 std::string sanitize_header_name(std::string_view s);
 // A quoted-string for a display name: "\"Alice \\\"A\\\" Smith\"" (sanitized first).
 std::string quote_display_name(std::string_view name);
+// A SIP quoted-string (RFC 3261 §25.1) of `value`, sanitized as above to at
+// most `max_bytes`, with '"' and '\\' escaped.
+std::string quoted_string(std::string_view value, size_t max_bytes);
 // "z9hG4bK" + `unique`: an RFC 3261 branch (§8.1.1.7). `unique` must be
 // random (a TagSource value), so branches never repeat across restarts.
 std::string make_branch(std::string_view unique);

@@ -384,13 +384,5 @@ void check_sdp(std::string_view sdp, std::string_view field,
                                                   " bytes, got " + std::to_string(sdp.size())});
 }
 
-std::optional<std::string> call_realm_filter(std::string_view text) {
-  if (text.empty()) return std::string();
-  if (text.find('/') == std::string_view::npos) return std::string(text);
-  auto realm = parse_realm_name(text);
-  if (!realm) return std::nullopt;
-  if (*realm == "-") return std::string();
-  return realm;
-}
 
 }  // namespace switchboard::api

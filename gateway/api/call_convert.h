@@ -90,9 +90,6 @@ int reject_status(int32_t status, std::vector<FieldViolation>& violations);
 void check_sdp(std::string_view sdp, std::string_view field,
                std::vector<FieldViolation>& violations);
 
-// "realms/{realm}", a bare domain, "realms/-" or "" → the realm ("" for
-// every realm); nullopt when malformed.
-std::optional<std::string> call_realm_filter(std::string_view text);
 
 }  // namespace switchboard::api
 

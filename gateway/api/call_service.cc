@@ -219,7 +219,7 @@ grpc::ServerUnaryReactor* CallService::ListCalls(Ctx* ctx, const v1::ListCallsRe
       ctx, Role::kRead, "CallService/ListCalls", resp, [&](const Caller&, auto finish) {
         std::vector<FieldViolation> bad;
         calls::ListCallsQuery query;
-        if (auto realm = call_realm_filter(req->realm())) {
+        if (auto realm = realm_filter(req->realm())) {
           query.realm = std::move(*realm);
         } else {
           bad.push_back({"realm", "expected \"realms/{realm}\", \"realms/-\" or \"\", got \"" +

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gateway/api/call_convert.h"
+#include "gateway/api/resource_names.h"
 #include "gateway/api/status.h"
 
 namespace switchboard::api {
@@ -42,7 +43,7 @@ grpc::Status CallWatchReactor::start(grpc::CallbackServerContext& context,
 
   calls::CallEventFilter filter;
   std::vector<FieldViolation> bad;
-  if (auto realm = call_realm_filter(request.realm())) {
+  if (auto realm = realm_filter(request.realm())) {
     filter.realm = std::move(*realm);
   } else {
     bad.push_back(

@@ -93,6 +93,15 @@ std::optional<std::string> parse_realm_name(std::string_view name) {
   return std::string(s[1]);
 }
 
+std::optional<std::string> realm_filter(std::string_view text) {
+  if (text.empty()) return std::string();
+  if (text.find('/') == std::string_view::npos) return std::string(text);
+  auto realm = parse_realm_name(text);
+  if (!realm) return std::nullopt;
+  if (*realm == "-") return std::string();
+  return realm;
+}
+
 std::string realm_name(std::string_view realm) { return std::string(kRealms) + std::string(realm); }
 
 std::optional<CredentialName> parse_credential_name(std::string_view name) {

@@ -39,6 +39,9 @@ std::optional<std::string> percent_decode(std::string_view text);
 // '/'; "-" is returned as is (the wildcard of ListBindings).
 std::optional<std::string> parse_realm_name(std::string_view name);
 std::string realm_name(std::string_view realm);
+// A watch or list filter: "realms/{realm}", a bare domain, "realms/-" or ""
+// → the realm ("" for every realm); nullopt when malformed.
+std::optional<std::string> realm_filter(std::string_view text);
 
 struct CredentialName {
   std::string realm;

@@ -18,16 +18,6 @@ namespace v1 = ::switchboard::v1;
 
 constexpr std::string_view kMethod = "RegistrationService/WatchRegistrations";
 
-// The realm filter: "realms/{realm}" or the bare domain; "" for every realm.
-std::optional<std::string> realm_filter(std::string_view text) {
-  if (text.empty()) return std::string();
-  if (text.find('/') == std::string_view::npos) return std::string(text);
-  auto realm = parse_realm_name(text);
-  if (!realm) return std::nullopt;
-  if (*realm == "-") return std::string();
-  return realm;
-}
-
 grpc::Status out_of_range(uint64_t since, uint64_t oldest, uint64_t newest) {
   std::string message;
   if (since > newest) {

@@ -10,16 +10,7 @@ namespace switchboard::calls {
 namespace {
 
 // A quoted-string of a value taken from the network or the API.
-std::string quoted(std::string_view v) {
-  std::string clean = sip::sanitize_header_value(v, 512);
-  std::string out = "\"";
-  for (char c : clean) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
+std::string quoted(std::string_view v) { return sip::quoted_string(v, 512); }
 
 }  // namespace
 

@@ -3,73 +3,13 @@
 
 #include <limits>
 
+#include "registrar/store/varint.h"
+
 namespace registrar {
 namespace {
 
 constexpr uint8_t kVersion = 1;
 constexpr uint8_t kAorStored = 1 << 0;
-
-void put_varint(std::string& out, uint64_t n) {
-  while (n >= 0x80) {
-    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
-    n >>= 7;
-  }
-  out.push_back(static_cast<char>(n));
-}
-
-void put_zigzag(std::string& out, int64_t n) {
-  put_varint(out, (static_cast<uint64_t>(n) << 1) ^ static_cast<uint64_t>(n >> 63));
-}
-
-void put_string(std::string& out, std::string_view s) {
-  put_varint(out, s.size());
-  out.append(s);
-}
-
-// Reads from a blob, remembering the first failure.
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-
-  uint64_t varint() {
-    uint64_t n = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) return fail();
-      const auto byte = static_cast<unsigned char>(in_[pos_++]);
-      n |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return n;
-    }
-    return fail();  // more than 10 bytes
-  }
-  int64_t zigzag() {
-    const uint64_t z = varint();
-    return static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
-  }
-  uint8_t byte() {
-    if (pos_ >= in_.size()) return static_cast<uint8_t>(fail());
-    return static_cast<uint8_t>(in_[pos_++]);
-  }
-  void string(std::string& out) {
-    const uint64_t n = varint();
-    if (!ok_ || n > in_.size() - pos_) {
-      fail();
-      return;
-    }
-    out.assign(in_.substr(pos_, n));
-    pos_ += n;
-  }
-  bool done_ok() const { return ok_ && pos_ == in_.size(); }
-
- private:
-  uint64_t fail() {
-    ok_ = false;
-    pos_ = in_.size();
-    return 0;
-  }
-  std::string_view in_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
 
 }  // namespace
 
@@ -102,7 +42,7 @@ void encode_binding(const Binding& b, std::string_view row_aor, int64_t base_ms,
 }
 
 bool decode_binding(std::string_view blob, std::string_view row_aor, int64_t base_ms, Binding& b) {
-  Reader r(blob);
+  VarintReader r(blob);
   if (r.byte() != kVersion) return false;
   const uint8_t flags = r.byte();
   if ((flags & ~kAorStored) != 0) return false;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "registrar/store/percent_codec.h"
 #include "registrar/store/sqlite_schema.h"
 
 namespace registrar {
@@ -108,41 +109,8 @@ std::string join_cidrs(const std::vector<Cidr>& cidrs) {
   return out;
 }
 
-void percent_encode(std::string_view in, std::string& out) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (char c : in) {
-    if (c == '%' || c == ',' || c == ';' || c == '=') {
-      out += '%';
-      out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
-      out += kHex[static_cast<unsigned char>(c) & 0xF];
-    } else {
-      out += c;
-    }
-  }
-}
-
-std::optional<std::string> percent_decode(std::string_view in) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
+// The aliases column separates with ',', ';' and '='.
+constexpr std::string_view kAliasReserved = ",;=";
 
 // Why `realm` cannot be stored, or "".
 std::string invalid_realm(const Realm& realm) {
@@ -174,11 +142,11 @@ std::string encode_realm_aliases(const std::map<std::string, std::vector<std::st
   std::string out;
   for (const auto& [user, names] : aliases) {
     if (!out.empty()) out += ';';
-    percent_encode(user, out);
+    percent_encode(user, kAliasReserved, out);
     out += '=';
     for (size_t i = 0; i < names.size(); ++i) {
       if (i > 0) out += ',';
-      percent_encode(names[i], out);
+      percent_encode(names[i], kAliasReserved, out);
     }
   }
   return out;

@@ -97,9 +97,9 @@ TEST(CallConvert, SmallChecks) {
   dtmf.mutable_duration()->set_nanos(100'000'000);
   EXPECT_EQ(dtmf_duration(dtmf, bad), 100ms);
   EXPECT_TRUE(bad.empty());
-  EXPECT_EQ(call_realm_filter("realms/-"), "");
-  EXPECT_EQ(call_realm_filter("acme.example"), "acme.example");
-  EXPECT_EQ(call_realm_filter("realms/a/b"), std::nullopt);
+  EXPECT_EQ(realm_filter("realms/-"), "");
+  EXPECT_EQ(realm_filter("acme.example"), "acme.example");
+  EXPECT_EQ(realm_filter("realms/a/b"), std::nullopt);
 }
 
 }  // namespace

@@ -5,66 +5,13 @@
 #include <charconv>
 
 #include "registrar/store/binding_codec.h"
+#include "registrar/store/varint.h"
 
 namespace registrar {
 namespace {
 
 constexpr std::string_view kSetMagic = "sb1 ";
 constexpr uint8_t kEventVersion = 1;
-
-void put_varint(std::string& out, uint64_t n) {
-  while (n >= 0x80) {
-    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
-    n >>= 7;
-  }
-  out.push_back(static_cast<char>(n));
-}
-
-void put_string(std::string& out, std::string_view s) {
-  put_varint(out, s.size());
-  out.append(s);
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  uint64_t varint() {
-    uint64_t n = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) return fail();
-      const auto byte = static_cast<unsigned char>(in_[pos_++]);
-      n |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return n;
-    }
-    return fail();
-  }
-  uint8_t byte() {
-    if (pos_ >= in_.size()) return static_cast<uint8_t>(fail());
-    return static_cast<uint8_t>(in_[pos_++]);
-  }
-  std::string_view string() {
-    const uint64_t n = varint();
-    if (!ok_ || n > in_.size() - pos_) {
-      fail();
-      return {};
-    }
-    std::string_view s = in_.substr(pos_, n);
-    pos_ += n;
-    return s;
-  }
-  bool ok() const { return ok_; }
-  bool done_ok() const { return ok_ && pos_ == in_.size(); }
-
- private:
-  uint64_t fail() {
-    ok_ = false;
-    pos_ = in_.size();
-    return 0;
-  }
-  std::string_view in_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
 
 }  // namespace
 
@@ -112,7 +59,7 @@ bool decode_binding_set(std::string_view value, std::string_view aor, std::vecto
   auto [p, ec] = std::from_chars(value.data(), value.data() + nl, realms_len);
   if (ec != std::errc() || p != value.data() + nl || realms_len > value.size() - nl - 1)
     return false;
-  Reader r(value.substr(nl + 1 + realms_len));
+  VarintReader r(value.substr(nl + 1 + realms_len));
   const uint64_t base = r.varint();
   const uint64_t count = r.varint();
   if (!r.ok() || base > static_cast<uint64_t>(INT64_MAX) || count > 100'000) return false;
@@ -150,7 +97,7 @@ std::string encode_event(std::string_view aor, const RegistrationEvent& e) {
 
 bool decode_event(std::string_view blob, std::string_view aor, int64_t time_ms,
                   RegistrationEvent& e) {
-  Reader r(blob);
+  VarintReader r(blob);
   if (r.byte() != kEventVersion) return false;
   const uint8_t type = r.byte();
   if (type < 1 || type > 6) return false;

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "registrar/store/percent_codec.h"
 #include "registrar/store/sqlite_credential_store.h"  // encode/decode_realm_aliases
 
 namespace registrar {
@@ -29,41 +30,12 @@ std::string lower_ascii(std::string_view s) {
 
 // Escapes what would break a "field=value" line.
 std::string escape(std::string_view in) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
-  for (char c : in) {
-    if (c == '%' || c == '\n' || c == '\r') {
-      out += '%';
-      out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
-      out += kHex[static_cast<unsigned char>(c) & 0xF];
-    } else {
-      out += c;
-    }
-  }
+  percent_encode(in, "\n\r", out);
   return out;
 }
 
-std::optional<std::string> unescape(std::string_view in) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
+std::optional<std::string> unescape(std::string_view in) { return percent_decode(in); }
 
 // "version\nfield=value\n…" → fields; nullopt on a bad version or line.
 std::optional<std::map<std::string, std::string>> parse_fields(std::string_view value,
