@@ -3,10 +3,12 @@
 
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -238,8 +240,34 @@ bool is_host_port(std::string_view s) {
          s.find_first_of(" \t\"'") == std::string_view::npos;
 }
 
+// replica.token: what replicas present to each other; a bearer secret, so
+// long enough not to be guessed (like nonce.secret) and without spaces (it
+// travels in an HTTP/2 header). "" when fine, else why not.
+std::string replica_token_problem(std::string_view token) {
+  if (token.size() < 16) return "expected at least 16 characters (openssl rand -base64 32)";
+  if (!is_token_text(token)) return "expected printable characters without spaces or quotes";
+  return "";
+}
+
+// Across keys, once the file and the environment are applied (no flag sets
+// them): a replica that others forward calls to must know the token they
+// present.
+void validate_replica(const Config& c) {
+  if (c.store.kind != StoreKind::kRedis || c.replica.advertise.empty() || !c.replica.token.empty())
+    return;
+  throw ConfigError{std::string(c.config_file.empty() ? "configuration" : c.config_file) +
+                    ": replica.token: required with store.kind redis and replica.advertise "
+                    "(the token replicas present to each other; or set " +
+                    kEnvReplicaToken + ")"};
+}
+
 void parse_replica(const Reader& r, const YAML::Node& replica, Config& c) {
-  r.expect_keys(replica, "replica", {"id", "advertise"});
+  r.expect_keys(replica, "replica", {"id", "advertise", "token"});
+  if (auto n = replica["token"]) {
+    c.replica.token = r.secret(n, "replica.token");
+    if (std::string why = replica_token_problem(c.replica.token); !why.empty())
+      r.fail(n, "replica.token", why);
+  }
   if (auto n = replica["id"]) {
     c.replica.id = r.scalar(n, "replica.id");
     if (!is_token_text(c.replica.id)) r.fail(n, "replica.id", "expected a name without spaces");
@@ -257,7 +285,8 @@ void parse_store(const Reader& r, const YAML::Node& store, Config& c) {
     std::string s = lower(r.scalar(n, "store.kind"));
     if (s == "sqlite") c.store.kind = StoreKind::kSqlite;
     else if (s == "redis") c.store.kind = StoreKind::kRedis;
-    else r.fail(n, "store.kind", "expected sqlite or redis, got " + quoted(s));
+    else if (s == "memory") c.store.kind = StoreKind::kMemory;
+    else r.fail(n, "store.kind", "expected sqlite, redis or memory, got " + quoted(s));
   }
   if (auto n = store["url"]) {
     c.store.url = r.secret(n, "store.url");
@@ -732,6 +761,11 @@ void apply_environment(const Environment& env, Config& c) {
     if (!is_host_port(*v)) bad(kEnvReplicaAdvertise, "expected HOST:PORT, got " + quoted(*v));
     c.replica.advertise = *v;
   }
+  if (auto v = get(kEnvReplicaToken)) {
+    if (std::string why = replica_token_problem(*v); !why.empty()) bad(kEnvReplicaToken, why);
+    c.replica.token = *v;
+  }
+  validate_replica(c);
   if (auto v = get(kEnvMetricsListen)) {
     std::string why;
     auto listen = parse_metrics_listen(*v, &why);
@@ -758,11 +792,39 @@ void apply_flags(const CommandLine& cli, Config& c) {
   if (cli.metrics_listen) c.metrics.listen = *cli.metrics_listen;
 }
 
-void apply_defaults(Config& c) {
-  if (c.store.kind == StoreKind::kRedis && c.store.url.empty())
-    throw ConfigError{std::string(c.config_file.empty() ? "configuration" : c.config_file) +
-                      ": store.kind is redis but no store.url (or " + kEnvRedisUrl +
+// This host's name (gethostname), or "" when it cannot be read.
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "";
+  return name;
+}
+
+// Checks that span several keys, after the file, the environment and the flags.
+void validate_store(const Config& c) {
+  const std::string where = c.config_file.empty() ? "configuration" : c.config_file;
+  if (c.store.kind != StoreKind::kRedis) return;
+  if (c.store.url.empty())
+    throw ConfigError{where + ": store.kind is redis but no store.url (or " + kEnvRedisUrl +
                       ") says where Redis is"};
+  // A generated secret is per process: replicas would answer each other's
+  // nonces with a fresh challenge (or count them as failures) behind a load balancer.
+  if (!c.nonce.secret)
+    throw ConfigError{where +
+                      ": nonce.secret: required with store.kind redis: every replica must "
+                      "verify the others' nonces (or set " + kEnvNonceSecret + ")"};
+}
+
+void apply_defaults(Config& c) {
+  validate_store(c);
+  // Every binding names the replica that holds its flow (Binding::replica):
+  // resolved once here so that every later reader sees the same name.
+  if (c.replica.id.empty()) {
+    c.replica.id = host_name();
+    if (!is_token_text(c.replica.id))
+      throw ConfigError{std::string(c.config_file.empty() ? "configuration" : c.config_file) +
+                        ": replica.id: not set and the host name cannot be used (set replica.id "
+                        "or " + kEnvReplicaId + ")"};
+  }
   if (c.listen.empty()) {
     c.listen.push_back(*sip::transport::parse_listen_address("udp:127.0.0.1:5060", nullptr));
     c.listen.push_back(*sip::transport::parse_listen_address("tcp:127.0.0.1:5060", nullptr));
@@ -777,6 +839,18 @@ void wipe(std::string& s) {
 }
 
 }  // namespace
+
+std::string_view store_kind_name(StoreKind kind) {
+  switch (kind) {
+    case StoreKind::kSqlite:
+      return "sqlite";
+    case StoreKind::kRedis:
+      return "redis";
+    case StoreKind::kMemory:
+      return "memory";
+  }
+  return "sqlite";
+}
 
 std::string redact_url(std::string_view url) {
   size_t scheme = url.find("://");

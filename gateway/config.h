@@ -151,9 +151,18 @@ struct MetricsConfig {
   bool enabled() const { return !listen.empty(); }
 };
 
-enum class StoreKind : uint8_t { kSqlite, kRedis };
+enum class StoreKind : uint8_t {
+  kSqlite,  // the embedded SQLite file in data_dir (default): durable, one process
+  kRedis,   // Redis at store.url, shared by replicas; requires a nonce secret
+  kMemory,  // memory only, one process: nothing survives a restart (benchmarks, tests)
+};
+
+// "sqlite", "redis" or "memory": store.kind as written in the file.
+std::string_view store_kind_name(StoreKind kind);
 
 // store.kind / store.url / store.prefix (docs/store.md "Redis").
+// With store.kind redis, load_config() requires a nonce secret (nonce.secret or
+// SWITCHBOARD_NONCE_SECRET): every replica must verify the nonces of the others.
 struct StoreConfig {
   StoreKind kind = StoreKind::kSqlite;
   std::string url;              // redis://[user:password@]host:port[/db]; may hold a secret
@@ -163,8 +172,11 @@ struct StoreConfig {
 // replica.id / replica.advertise: how the other replicas name and reach this
 // one (Kubernetes: the pod name and its headless-Service DNS name).
 struct ReplicaConfig {
-  std::string id;         // "" → the host name
+  std::string id;         // never "" after load_config(): unset → the host name
   std::string advertise;  // "HOST:PORT" of this replica's API for the others; "" → none
+  // The bearer token replicas present to each other (forwarded calls, call
+  // event streams); a secret. Required with store.kind redis and advertise.
+  std::string token;
 };
 
 // The Redis URL with any password replaced by "<redacted>" (for logs, --print-config).
@@ -205,7 +217,7 @@ struct Config {
 };
 
 // The effective configuration as YAML in the file's shape (every key, with
-// defaults filled in), for --print-config. Secrets are masked: passwords,
+// defaults filled in), for --print-config. Secrets are masked (replica.token too): passwords,
 // HA1 hashes, the nonce secret and API token hashes print as "<redacted>".
 std::string render_config(const Config& config);
 
@@ -230,6 +242,7 @@ inline constexpr const char* kEnvSipAdvertise = "SWITCHBOARD_SIP_ADVERTISE";
 inline constexpr const char* kEnvRedisUrl = "SWITCHBOARD_REDIS_URL";
 inline constexpr const char* kEnvReplicaId = "SWITCHBOARD_REPLICA_ID";
 inline constexpr const char* kEnvReplicaAdvertise = "SWITCHBOARD_REPLICA_ADVERTISE";
+inline constexpr const char* kEnvReplicaToken = "SWITCHBOARD_REPLICA_TOKEN";
 
 struct ConfigOrError {
   std::optional<Config> config;

@@ -97,8 +97,7 @@ std::string render_config(const Config& c) {
   out << YAML::Key << "log_level" << YAML::Value << std::string(log_level_name(c.log_level));
   out << YAML::Key << "threads" << YAML::Value << c.threads;
   out << YAML::Key << "store" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "kind" << YAML::Value
-      << (c.store.kind == StoreKind::kRedis ? "redis" : "sqlite");
+  out << YAML::Key << "kind" << YAML::Value << std::string(store_kind_name(c.store.kind));
   out << YAML::Key << "synchronous" << YAML::Value
       << (c.store_sync == StoreSync::kFull ? "full" : "normal");
   if (!c.store.url.empty()) out << YAML::Key << "url" << YAML::Value << redact_url(c.store.url);
@@ -109,6 +108,7 @@ std::string render_config(const Config& c) {
     if (!c.replica.id.empty()) out << YAML::Key << "id" << YAML::Value << c.replica.id;
     if (!c.replica.advertise.empty())
       out << YAML::Key << "advertise" << YAML::Value << c.replica.advertise;
+    if (!c.replica.token.empty()) out << YAML::Key << "token" << YAML::Value << kRedacted;
     out << YAML::EndMap;
   }
   out << YAML::Key << "nonce" << YAML::Value << YAML::BeginMap;

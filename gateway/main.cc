@@ -52,6 +52,8 @@
 #include "gateway/metrics/process_metrics.h"
 #include "gateway/metrics/registrar_metrics.h"
 #include "gateway/calls/call_engine.h"
+#include "gateway/replicas/redis_replica_directory.h"
+#include "gateway/replicas/replica_calls.h"
 #include "registrar/authenticator.h"
 #include "gateway/sip_server.h"
 #include "registrar/auth_throttle.h"
@@ -60,10 +62,12 @@
 #include "registrar/nonce.h"
 #include "registrar/random.h"
 #include "registrar/registrar.h"
+#include "registrar/store/memory_stores.h"
 #include "registrar/store/sqlite_binding_store.h"
 #include "registrar/store/sqlite_credential_store.h"
 #include "registrar/store/redis/redis_binding_store.h"
 #include "registrar/store/redis/redis_credential_store.h"
+#include "registrar/store/redis/redis_event_tailer.h"
 #include "sip/clock.h"
 
 #ifndef SWITCHBOARD_VERSION
@@ -272,15 +276,17 @@ int main(int argc, char** argv) {
                  {{"data_dir", config.data_dir}, {"error", ec.message()}});
     return 1;
   }
-  // The embedded SQLite store (default) or Redis (store.kind: redis; one
-  // replica for now: docs/scale-out.md). Everything below sees only the
-  // interfaces.
+  // The embedded SQLite store (default), Redis (store.kind: redis: several
+  // replicas share it, docs/scale-out.md) or memory. Everything below sees
+  // only the interfaces (and, on Redis, the event-log follower).
   sip::SystemClock clock;
   std::unique_ptr<registrar::CredentialStore> credential_store;
   std::unique_ptr<registrar::BindingStore> binding_store;
   std::function<bool()> store_healthy;
+  registrar::RedisBindingStore* redis_bindings = nullptr;  // on Redis: for the tailer
+  std::optional<registrar::RedisUrl> redis_url;
   const bool on_redis = config.store.kind == switchboard::StoreKind::kRedis;
-  const std::string store_name = on_redis ? "redis" : "sqlite";
+  const std::string store_name(switchboard::store_kind_name(config.store.kind));
   auto& commit_seconds = store_seconds.with({store_name, "commit"});
   auto& trim_seconds = store_seconds.with({store_name, "trim"});
   auto time_operation = [&commit_seconds, &trim_seconds](std::string_view op,
@@ -317,8 +323,19 @@ int main(int argc, char** argv) {
     logger.info("store", {{"kind", "redis"}, {"redis", url.url->redacted()},
                           {"prefix", config.store.prefix}});
     store_healthy = [store = bindings.store.get()] { return store->healthy(); };
+    redis_bindings = bindings.store.get();
+    redis_url = *url.url;
     credential_store = std::move(credentials.store);
     binding_store = std::move(bindings.store);
+  } else if (config.store.kind == switchboard::StoreKind::kMemory) {
+    // For measurements and tests: no disk or network in the REGISTER path, and
+    // nothing survives a restart (realms and users come from the file again).
+    registrar::EventRetention retention{.max_events = config.events.max_count,
+                                        .max_age = config.events.max_age};
+    logger.warn("store", {{"kind", "memory"}, {"hint", "nothing survives a restart"}});
+    store_healthy = [] { return true; };
+    credential_store = std::make_unique<registrar::MemoryCredentialStore>();
+    binding_store = std::make_unique<registrar::MemoryBindingStore>(retention, &clock);
   } else {
     const std::string database = registrar::database_path(config.data_dir);
     registrar::SqliteOptions sqlite;
@@ -421,10 +438,31 @@ int main(int argc, char** argv) {
   hub_options.buffer = config.events.watcher_buffer;
   hub_options.max_subscriptions = config.events.max_watchers;
   registrar::EventHub hub(*binding_store, hub_options);
-  registrar::LocationService location(*binding_store, clock);
+  registrar::LocationOptions location_options;
+  if (on_redis) location_options.replica = config.replica.id;
+  registrar::LocationService location(*binding_store, clock, location_options);
   location.add_observer(&hub);  // before any traffic
   location.add_observer(&registrar_metrics);
+  // On Redis the observers get binding events from the log's follower (every
+  // replica's, in the log's order), from where the hub stands: nothing
+  // written while the cache loads is missed (the follower's step is
+  // idempotent).
+  const uint64_t tail_from = hub.last_sequence();
   size_t restored = location.load();
+  std::unique_ptr<registrar::RedisEventTailer> tailer;
+  if (redis_bindings != nullptr) {
+    registrar::RedisEventTailerOptions tail_options;
+    tail_options.prefix = config.store.prefix;
+    tail_options.on_warning = [&logger](std::string_view message, std::string_view detail) {
+      logger.warn(message, {{"detail", detail}});
+    };
+    tailer = std::make_unique<registrar::RedisEventTailer>(*redis_url, *redis_bindings, location,
+                                                           tail_options);
+    tailer->start(tail_from);
+    store_healthy = [bindings = redis_bindings, t = tailer.get()] {
+      return bindings->healthy() && t->healthy();
+    };
+  }
   registrar_metrics.seed(location);
   for (const registrar::Realm& realm : credential_store->list_realms())
     registrar_metrics.add_realm(realm.name);
@@ -445,7 +483,8 @@ int main(int argc, char** argv) {
                                .nonces = nonces,
                                .nonce_counts = nonce_counts,
                                .clock = clock,
-                               .throttle = throttle ? &*throttle : nullptr});
+                               .throttle = throttle ? &*throttle : nullptr,
+                               .replica_id = on_redis ? config.replica.id : std::string()});
 
   // --- SIP server -----------------------------------------------------------
   switchboard::TagSource tags = switchboard::random_tag_source();
@@ -484,6 +523,29 @@ int main(int argc, char** argv) {
 
   switchboard::SipServer server(std::move(options));
 
+  // --- replicas (store.kind redis) ---------------------------------------------
+  // Several processes on one Redis (docs/scale-out.md, "Calls across
+  // replicas"). The directory's heartbeat tells the others that this replica
+  // runs and where its API is (replica.advertise; it starts once the API
+  // listens), and a node number keeps this replica's call ids apart from
+  // theirs. Forwarding (below, with the API) needs replica.advertise and the
+  // gRPC API: a replica nobody can reach does not forward either.
+  std::unique_ptr<switchboard::replicas::RedisReplicaDirectory> replica_directory;
+  std::optional<uint16_t> call_id_node;
+  const bool forwards_calls = on_redis && !config.replica.advertise.empty() && config.grpc.enabled();
+  if (on_redis) {
+    if (!config.replica.advertise.empty() && !config.grpc.enabled())
+      logger.warn("replica.advertise ignored", {{"hint", "grpc.listen is off: nothing to reach"}});
+    switchboard::replicas::RedisReplicaDirectoryOptions directory_options;
+    directory_options.prefix = config.store.prefix;
+    directory_options.id = config.replica.id;
+    directory_options.advertise = forwards_calls ? config.replica.advertise : "";
+    directory_options.logger = &api_log;
+    replica_directory = std::make_unique<switchboard::replicas::RedisReplicaDirectory>(
+        *redis_url, directory_options);
+    call_id_node = replica_directory->claim_node();
+  }
+
   // --- calls ----------------------------------------------------------------
   registrar::Authenticator call_authenticator(*credential_store, nonces, nonce_counts,
                                               throttle ? &*throttle : nullptr);
@@ -496,6 +558,10 @@ int main(int argc, char** argv) {
   call_options.max_ended_calls = config.calls.max_ended;
   call_options.user_agent = std::string("Switchboard/") + SWITCHBOARD_VERSION;
   call_options.advertised_host = config.sip_advertise;
+  if (on_redis) {  // ring only the flows this replica holds; ids apart from the others'
+    call_options.replica_id = config.replica.id;
+    call_options.call_id_node = call_id_node;
+  }
   switchboard::calls::CallEngineDeps call_deps;
   call_deps.location = &location;
   call_deps.credentials = credential_store.get();
@@ -531,6 +597,40 @@ int main(int argc, char** argv) {
           .inc();
   });
 
+  // --- calls across replicas (store.kind redis) ----------------------------------
+  // CreateCall for a device whose flow another replica holds, and the
+  // call-id RPCs of calls another replica runs, go to that replica over its
+  // API, with replica.token; local WatchCalls streams also see the calls the
+  // other replicas run. Stopped after the API, before the engine.
+  std::unique_ptr<switchboard::replicas::ReplicaCalls> replica_calls;
+  if (on_redis) {
+    switchboard::replicas::ReplicaCallsOptions replica_options;
+    replica_options.self_id = config.replica.id;
+    replica_options.forward = forwards_calls;
+    replica_options.token = config.replica.token;
+    if (forwards_calls && config.grpc.tls_enabled()) {
+      // TLS to the peers too: trust the client CA bundle (mutual TLS; else the
+      // system's roots) and present our own certificate.
+      grpc::SslCredentialsOptions ssl;
+      for (auto [file, out] : {std::pair{&config.grpc.tls.client_ca_file, &ssl.pem_root_certs},
+                               std::pair{&config.grpc.tls.cert_file, &ssl.pem_cert_chain},
+                               std::pair{&config.grpc.tls.key_file, &ssl.pem_private_key}}) {
+        if (file->empty()) continue;
+        auto text = switchboard::api::read_file(*file, &error);
+        if (!text) {
+          logger.error("cannot start", {{"error", error}});
+          return 1;
+        }
+        *out = std::move(*text);
+      }
+      replica_options.credentials = grpc::SslCredentials(ssl);
+    }
+    replica_options.owners.ended_retention = config.calls.ended_retention;
+    replica_options.owners.capacity = config.calls.max_calls + config.calls.max_ended;
+    replica_calls = std::make_unique<switchboard::replicas::ReplicaCalls>(
+        *call_engine, location, *replica_directory, clock, api_log, replica_options);
+  }
+
   // --- gRPC API ---------------------------------------------------------------
   // After the stores are loaded (health SERVING means ready), before SIP.
   std::unique_ptr<switchboard::api::ApiServer> api;
@@ -552,7 +652,11 @@ int main(int argc, char** argv) {
                                         .hub = hub,
                                         .tokens = tokens.tokens,
                                         .logger = api_log,
-                                        .calls = call_engine.get()},
+                                        .calls = call_engine.get(),
+                                        .call_replicas = replica_calls
+                                                             ? replica_calls->hooks()
+                                                             : switchboard::api::CallReplicas{},
+                                        .replica_token = config.replica.token},
         api_options, &error);
     if (!api) {
       logger.error("cannot start", {{"error", error}});
@@ -561,6 +665,7 @@ int main(int argc, char** argv) {
     logger.info("grpc listening", {{"address", api->address()},
                                    {"tls", config.grpc.tls_enabled()},
                                    {"mtls", !config.grpc.tls.client_ca_file.empty()}});
+
     if (!tokens.generated_token.empty()) {
       // Stored (as a hash) only now that the API listens: a start that fails
       // earlier leaves no file, and the next one prints a token again.
@@ -589,6 +694,17 @@ int main(int argc, char** argv) {
   if (!tokens.generated_token.empty()) {
     OPENSSL_cleanse(tokens.generated_token.data(), tokens.generated_token.size());
     tokens.generated_token.clear();
+  }
+
+  if (replica_directory) {
+    // Listed for the others only now that they can reach us.
+    replica_calls->start();
+    std::string why = replica_directory->start();
+    logger.info("replica", {{"id", config.replica.id},
+                            {"advertise", forwards_calls ? config.replica.advertise : ""},
+                            {"forwards_calls", forwards_calls},
+                            {"call_id_node", call_id_node ? int(*call_id_node) : -1},
+                            {"heartbeat", why.empty() ? "ok" : why}});
   }
 
   metrics.gauge("switchboard_events_watchers", "WatchRegistrations streams open.", {},
@@ -689,6 +805,9 @@ int main(int argc, char** argv) {
                            {"forced", forced}});
   stopping.store(true);
   if (api) api->shutdown();
+  // Peer streams and forwarded RPCs end; the others see this replica gone.
+  if (replica_calls) replica_calls->stop();
+  if (replica_directory) replica_directory->stop();
   // Calls still up end (CANCEL/BYE/480) while the SIP server can send them.
   call_engine->stop();
   call_engine_ptr.store(nullptr, std::memory_order_release);

@@ -10,7 +10,7 @@
 namespace registrar {
 
 static_assert(sizeof(size_t) == 8, "AorTable takes bits 32..63 of a 64-bit hash");
-static_assert(sizeof(AorRecord) == 88, "a 24-byte header and one binding inline");
+static_assert(sizeof(AorRecord) == 96, "a 32-byte header and one binding inline");
 
 AorRecord::AorRecord(std::string_view aor, uint32_t hash)
     : aor_size_(static_cast<uint32_t>(aor.size())), hash_(hash), many_(nullptr) {

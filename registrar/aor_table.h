@@ -10,7 +10,7 @@
 //   AorRecordRef keep(r);                             // e.g. an expiry-heap entry
 //   r->set_bindings({}); table.erase(r);              // dead: `keep` still reads aor()
 //
-// An AorRecord is one allocation: a 24-byte header, the AOR's first binding
+// An AorRecord is one allocation: a 32-byte header, the AOR's first binding
 // inline (most AORs have one), and the AOR's characters. More bindings live
 // in one array. Records are reference-counted: the table holds one reference
 // while the AOR has bindings, and expiry-heap entries hold one each, so a heap
@@ -49,6 +49,10 @@ class AorRecord {
   bool empty() const { return count_ == 0; }
   // Replaces the bindings (the old ones are destroyed). REQUIRES: the shard lock.
   void set_bindings(std::vector<CompactBinding> next);
+  // The stamp of the stored set these bindings are (AorGuard, shared stores;
+  // 0 otherwise). REQUIRES: the shard lock.
+  uint64_t stamp() const { return stamp_; }
+  void set_stamp(uint64_t stamp) { stamp_ = stamp; }
 
  private:
   friend class AorRecordRef;
@@ -67,6 +71,7 @@ class AorRecord {
   AorRecord* next_ = nullptr;  // the table's bucket chain
   uint32_t hash_;              // bits 32..63 of the AOR's hash, for rehashing
   uint32_t count_ = 0;
+  uint64_t stamp_ = 0;
   union {
     CompactBinding one_;    // count_ == 1
     CompactBinding* many_;  // count_ > 1: new[]-allocated, count_ elements

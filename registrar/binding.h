@@ -33,6 +33,10 @@ struct Binding {
   uint16_t source_port = 0;
   std::string local_address;  // the listener it arrived on, "udp:127.0.0.1:5060"
   uint64_t connection_id = 0; // the TCP/TLS connection (0 for UDP)
+  // The replica that took the REGISTER and holds the flow (its replica.id;
+  // docs/scale-out.md): requests to the device leave from that process. ""
+  // on the embedded store (one process).
+  std::string replica;
 
   std::string path;           // RFC 3327 Path values, comma-separated, as received
   std::string instance_id;    // RFC 5626 +sip.instance, unquoted ("<urn:uuid:…>")

@@ -87,15 +87,16 @@ ProfilePool::~ProfilePool() {
 size_t ProfilePool::Hash::operator()(const Key& k) const {
   std::hash<std::string_view> h;
   size_t seed = h(k.realm);
-  for (std::string_view s : {k.transport, k.local_address, k.user_agent}) {
+  for (std::string_view s : {k.transport, k.local_address, k.user_agent, k.replica}) {
     seed ^= h(s) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
   }
   return seed;
 }
 
 ProfileRef ProfilePool::acquire(std::string_view realm, std::string_view transport,
-                                std::string_view local_address, std::string_view user_agent) {
-  const Key key{realm, transport, local_address, user_agent};
+                                std::string_view local_address, std::string_view user_agent,
+                                std::string_view replica) {
+  const Key key{realm, transport, local_address, user_agent, replica};
   std::lock_guard lock(mu_);
   auto it = profiles_.find(key);
   if (it != profiles_.end()) {
@@ -106,6 +107,7 @@ ProfileRef ProfilePool::acquire(std::string_view realm, std::string_view transpo
                                              .transport = std::string(transport),
                                              .local_address = std::string(local_address),
                                              .user_agent = std::string(user_agent),
+                                             .replica = std::string(replica),
                                              .pool = this,
                                              .refs = 1});
   profiles_.insert(p.get());
@@ -136,7 +138,7 @@ CompactBinding CompactBinding::pack(const Binding& b, std::string_view aor, Prof
   c.first_registered_ = b.first_registered.time_since_epoch().count();
   c.last_registered_ = b.last_registered.time_since_epoch().count();
   c.connection_id_ = b.connection_id;
-  c.profile_ = pool.acquire(b.realm, b.transport, b.local_address, b.user_agent);
+  c.profile_ = pool.acquire(b.realm, b.transport, b.local_address, b.user_agent, b.replica);
   c.cseq_ = b.cseq;
   c.reg_id_ = b.reg_id;
   c.q_ = b.q;
@@ -206,6 +208,7 @@ Binding CompactBinding::unpack(std::string_view aor) const {
   b.source_port = source_port_;
   b.local_address = profile_->local_address;
   b.connection_id = connection_id_;
+  b.replica = profile_->replica;
   b.path = fields[3];
   b.instance_id = fields[4];
   b.reg_id = reg_id_;

@@ -35,13 +35,14 @@ namespace registrar {
 class ProfilePool;
 
 // The low-cardinality strings of a binding — the same for every phone of one
-// model registering to one realm through one listener — stored once.
-// Immutable once created; alive while a ProfileRef names it.
+// model registering to one realm through one listener of one replica — stored
+// once. Immutable once created; alive while a ProfileRef names it.
 struct Profile {
   std::string realm;
   std::string transport;
   std::string local_address;
   std::string user_agent;
+  std::string replica;  // a handful of values per deployment: free per binding here
 
   ProfilePool* pool = nullptr;
   size_t refs = 0;  // guarded by pool->mu_
@@ -77,9 +78,10 @@ class ProfilePool {
   ProfilePool& operator=(const ProfilePool&) = delete;
   ~ProfilePool();
 
-  // The pooled profile with these four strings (created on first use).
+  // The pooled profile with these five strings (created on first use).
   ProfileRef acquire(std::string_view realm, std::string_view transport,
-                     std::string_view local_address, std::string_view user_agent);
+                     std::string_view local_address, std::string_view user_agent,
+                     std::string_view replica);
 
   // How many distinct profiles are in use.
   size_t size() const;
@@ -89,10 +91,10 @@ class ProfilePool {
   void release(Profile* p);
 
   struct Key {
-    std::string_view realm, transport, local_address, user_agent;
+    std::string_view realm, transport, local_address, user_agent, replica;
   };
   static Key key_of(const Profile* p) {
-    return {p->realm, p->transport, p->local_address, p->user_agent};
+    return {p->realm, p->transport, p->local_address, p->user_agent, p->replica};
   }
   struct Hash {
     using is_transparent = void;
@@ -103,7 +105,8 @@ class ProfilePool {
     using is_transparent = void;
     static bool same(const Key& a, const Key& b) {
       return a.realm == b.realm && a.transport == b.transport &&
-             a.local_address == b.local_address && a.user_agent == b.user_agent;
+             a.local_address == b.local_address && a.user_agent == b.user_agent &&
+             a.replica == b.replica;
     }
     bool operator()(const Profile* a, const Profile* b) const { return a == b; }
     bool operator()(const Key& a, const Profile* b) const { return same(a, key_of(b)); }
@@ -122,7 +125,7 @@ class ProfilePool {
 //   expires_at, first_registered, last_registered   3 × int64 system_clock ticks
 //   connection_id                                   uint64
 //   profile                                         → realm, transport, local_address,
-//                                                     user_agent (ProfilePool)
+//                                                     user_agent, replica (ProfilePool)
 //   text                                            → one block, below
 //   cseq, reg_id, q, source_port, flags             4 + 4 + 4 + 2 + 1
 // The text block is the lengths of its fields as LEB128 varints (one byte each

@@ -17,8 +17,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
+#include <thread>
 #include <span>
 #include <unordered_map>
 #include <unordered_set>
@@ -152,13 +155,27 @@ struct AorLess {
 
 }  // namespace
 
+// A guarded write that met another replica's write of the AOR: re-read the
+// AOR and run the mutation again (retry worker thread).
+struct RetryJob {
+  std::string aor;
+  std::shared_ptr<const Mutation> mutate;
+  Done done;
+  int attempt = 0;
+};
+
 struct LocationService::Impl {
   Impl(BindingStore& s, const sip::Clock& c, LocationOptions o)
-      : store(s), clock(c), options(o), shards(std::max<size_t>(o.shards, 1)) {}
+      : store(s),
+        clock(c),
+        options(std::move(o)),
+        shared(s.shared()),
+        shards(std::max<size_t>(options.shards, 1)) {}
 
   BindingStore& store;
   const sip::Clock& clock;
   LocationOptions options;
+  const bool shared;  // several replicas write the store: guarded writes (see the header)
   ProfilePool profiles;  // before the shards and the heap: it outlives their records
   std::vector<Shard> shards;
 
@@ -170,9 +187,22 @@ struct LocationService::Impl {
   std::atomic<uint64_t> store_failures{0};
   std::atomic<uint64_t> rejected_full{0};
 
+  std::atomic<uint64_t> conflicts{0};
+
   std::vector<RegistrationObserver*> observers;
 
+  // The retry worker (shared stores only).
+  std::mutex retry_mu;
+  std::condition_variable retry_cv;
+  std::deque<RetryJob> retries;
+  bool retry_stopping = false;
+  std::thread retry_thread;
+
   Shard& shard_for(size_t hash) { return shards[hash % shards.size()]; }
+
+  // Whether this process holds the binding's flow: only then does its
+  // connection id name one of our connections.
+  bool own_flow(const Binding& b) const { return !shared || b.replica == options.replica; }
 
   // The AOR's bindings as values.
   static std::vector<Binding> unpack(const AorRecord& r) {
@@ -187,7 +217,7 @@ struct LocationService::Impl {
   // freed when `next` is empty.
   // REQUIRES: s.mu held; hash == aor_hash(aor).
   void install(Shard& s, std::string_view aor, size_t hash, AorRecord* rec,
-               const std::vector<Binding>& next) {
+               const std::vector<Binding>& next, uint64_t stamp = 0) {
     const std::span<const CompactBinding> old =
         rec == nullptr ? std::span<const CompactBinding>() : rec->bindings();
 
@@ -211,7 +241,7 @@ struct LocationService::Impl {
     }
     for (const Binding& b : next) {
       const uint64_t id = b.connection_id;
-      if (id != 0 && std::none_of(old.begin(), old.end(), [id](const CompactBinding& o) {
+      if (id != 0 && own_flow(b) && std::none_of(old.begin(), old.end(), [id](const CompactBinding& o) {
             return o.connection_id() == id;
           })) {
         joined.push_back(id);
@@ -237,6 +267,7 @@ struct LocationService::Impl {
       return;
     }
     if (rec == nullptr) rec = s.aors.emplace(aor, hash);
+    rec->set_stamp(stamp);
     std::vector<CompactBinding> packed;
     packed.reserve(next.size());
     for (const Binding& b : next) packed.push_back(CompactBinding::pack(b, aor, profiles));
@@ -272,10 +303,12 @@ struct LocationService::Impl {
   void finish(PendingUpdate& p, const StoreResult& r) {
     UpdateResult result;
     if (r.ok) {
-      publish(p.events, r.first_sequence);
+      // Shared stores: whoever follows the store's log publishes (every
+      // replica's events, in the log's order).
+      if (!shared) publish(p.events, r.first_sequence);
       result.bindings = std::move(p.bindings);
     } else {
-      store_failures.fetch_add(1, std::memory_order_relaxed);
+      if (!r.conflict) store_failures.fetch_add(1, std::memory_order_relaxed);
       // 503, not 500: a store that cannot write now (disk full, Redis away)
       // is a transient condition the device should retry after Retry-After.
       result.status = 503;
@@ -285,126 +318,217 @@ struct LocationService::Impl {
     if (p.done) p.done(result);
   }
 
-  // Removes from the live record `rec` (under s.mu) the bindings `drop`
-  // selects, persists the rest with one `type` event (with `reason`) per
-  // removed binding, and tells the observers once the store has committed.
-  template <typename Drop>
-  size_t drop_bindings(Shard& s, AorRecord& rec, Drop drop, RegistrationEventType type,
-                       std::string_view reason) {
-    std::vector<Binding> kept;
-    std::vector<RegistrationEvent> events;
-    const WallTime now = clock.wall_now();
-    for (Binding& b : unpack(rec)) {
-      if (drop(b)) {
-        events.push_back(make_event(type, now, std::move(b), std::string(reason)));
-      } else {
-        kept.push_back(std::move(b));
-      }
-    }
-    if (events.empty()) return 0;
-    const size_t n = events.size();
-    std::string aor(rec.aor());  // `rec` may be freed by install()
-    install(s, aor, aor_hash(aor), &rec, kept);
-    auto pending = std::make_shared<std::vector<RegistrationEvent>>(std::move(events));
-    store.replace_aor(std::move(aor), std::move(kept), for_store(*pending),
-                      [this, pending](const StoreResult& r) {
-                        if (!r.ok) {
-                          store_failures.fetch_add(1, std::memory_order_relaxed);
-                          return;  // no sequence: the observers are not told
-                        }
-                        publish(*pending, r.first_sequence);
-                      });
-    return n;
+  // The body of update(), under s.mu (see there). Returns the result when it
+  // is known at once; otherwise `done` is called later.
+  std::optional<UpdateResult> apply(Shard& s, const std::string& aor, size_t hash,
+                                    const std::shared_ptr<const Mutation>& mutate, Done& done,
+                                    int attempt);
+  // The AOR of `rec` goes through update()'s path (under s.mu) with
+  // `mutate`: its expired bindings are dropped and reported too, and on a
+  // shared store the write is guarded like a REGISTER's (two replicas
+  // expiring the same binding write its EXPIRED event once: the second
+  // one's write conflicts, re-reads, and finds nothing left to do).
+  void edit_locked(Shard& s, const AorRecord& rec, Mutation mutate) {
+    const std::string aor(rec.aor());  // `rec` may die in install()
+    Done none;
+    (void)apply(s, aor, aor_hash(aor), std::make_shared<const Mutation>(std::move(mutate)), none,
+                0);
   }
+  // Runs on the retry worker.
+  void retry(RetryJob job);
+  void post_retry(RetryJob job) {
+    {
+      std::lock_guard lock(retry_mu);
+      retries.push_back(std::move(job));
+    }
+    retry_cv.notify_one();
+  }
+  void run_retries();
 };
+
+std::optional<UpdateResult> LocationService::Impl::apply(
+    Shard& s, const std::string& aor, size_t hash, const std::shared_ptr<const Mutation>& mutate,
+    Done& done, int attempt) {
+  const WallTime now = clock.wall_now();
+  AorRecord* rec = s.aors.find(aor, hash);
+  const size_t old_size = rec == nullptr ? 0 : rec->bindings().size();
+  std::vector<Binding> current, expired;
+  if (rec != nullptr) {
+    current.reserve(old_size);
+    for (const CompactBinding& c : rec->bindings()) {
+      (c.expires_at() <= now ? expired : current).push_back(c.unpack(aor));
+    }
+  }
+  std::vector<Binding> edited = current;
+  UpdateEvents events;
+  MutationStatus verdict = (*mutate)(edited, events);
+  if (verdict.status != 0) {
+    return UpdateResult{.status = verdict.status,
+                        .reason = std::move(verdict.reason),
+                        .bindings = std::move(current),
+                        .detail = {}};
+  }
+  if (expired.empty() && events.events().empty() && edited == current) {
+    return UpdateResult{.status = 0, .reason = {}, .bindings = std::move(current), .detail = {}};
+  }
+  if (edited.size() > old_size &&
+      binding_total.load(std::memory_order_relaxed) + (edited.size() - old_size) >
+          options.max_bindings) {
+    rejected_full.fetch_add(1, std::memory_order_relaxed);
+    return UpdateResult{.status = 503,
+                        .reason = "Service Unavailable",
+                        .bindings = std::move(current),
+                        .detail = "location service full (max_bindings " +
+                                  std::to_string(options.max_bindings) + ")"};
+  }
+  auto pending = std::make_shared<PendingUpdate>();
+  pending->bindings = edited;
+  pending->events.reserve(expired.size() + events.events().size());
+  for (Binding& b : expired) {
+    pending->events.push_back(
+        make_event(RegistrationEventType::kExpired, now, std::move(b), "expired"));
+  }
+  for (const UpdateEvents::Event& e : events.events()) pending->events.push_back(to_event(e, now));
+  pending->done = std::move(done);
+  if (!shared) {
+    install(s, aor, hash, rec, edited);
+    store.replace_aor(aor, std::move(edited), for_store(pending->events),
+                      [this, pending](const StoreResult& r) { finish(*pending, r); });
+    return std::nullopt;
+  }
+  // The cache shows the new set at once (the next REGISTER of the AOR builds
+  // on it); the store writes it only if nobody changed the AOR since the set
+  // this one was computed from.
+  const AorGuard guard{.expect = rec == nullptr ? 0 : rec->stamp(), .stamp = store.new_stamp()};
+  install(s, aor, hash, rec, edited, guard.stamp);
+  store.replace_aor_guarded(
+      aor, guard, std::move(edited), std::move(pending->events),
+      [this, pending, aor, mutate, attempt](const StoreResult& r) {
+        if (r.conflict) {
+          conflicts.fetch_add(1, std::memory_order_relaxed);
+          post_retry(RetryJob{aor, mutate, std::move(pending->done), attempt + 1});
+          return;
+        }
+        finish(*pending, r);
+      });
+  return std::nullopt;
+}
+
+void LocationService::Impl::retry(RetryJob job) {
+  auto fail = [&](std::string detail) {
+    store_failures.fetch_add(1, std::memory_order_relaxed);
+    if (job.done) {
+      job.done(UpdateResult{.status = 503,
+                            .reason = "Service Unavailable",
+                            .bindings = {},
+                            .detail = std::move(detail)});
+    }
+  };
+  if (job.attempt > static_cast<int>(options.max_conflict_retries)) {
+    return fail("the AOR kept changing elsewhere (" + std::to_string(job.attempt) + " attempts)");
+  }
+  std::optional<StoredAor> stored = store.read_aor(job.aor);
+  if (!stored) return fail("binding store: cannot read the AOR after a conflict");
+  const size_t hash = aor_hash(job.aor);
+  Shard& s = shard_for(hash);
+  std::optional<UpdateResult> immediate;
+  {
+    std::lock_guard lock(s.mu);
+    install(s, job.aor, hash, s.aors.find(job.aor, hash), stored->bindings, stored->stamp);
+    immediate = apply(s, job.aor, hash, job.mutate, job.done, job.attempt);
+  }
+  if (immediate && job.done) job.done(*immediate);
+}
+
+void LocationService::Impl::run_retries() {
+  std::unique_lock lock(retry_mu);
+  for (;;) {
+    retry_cv.wait(lock, [&] { return retry_stopping || !retries.empty(); });
+    if (retries.empty()) return;
+    RetryJob job = std::move(retries.front());
+    retries.pop_front();
+    lock.unlock();
+    retry(std::move(job));
+    lock.lock();
+  }
+}
 
 LocationService::LocationService(BindingStore& store, const sip::Clock& clock,
                                  LocationOptions options)
-    : impl_(std::make_unique<Impl>(store, clock, options)) {}
+    : impl_(std::make_unique<Impl>(store, clock, std::move(options))) {
+  if (impl_->shared) {
+    Impl* m = impl_.get();
+    impl_->retry_thread = std::thread([m] { m->run_retries(); });
+  }
+}
 
-LocationService::~LocationService() = default;
+LocationService::~LocationService() {
+  if (impl_->retry_thread.joinable()) {
+    {
+      std::lock_guard lock(impl_->retry_mu);
+      impl_->retry_stopping = true;
+    }
+    impl_->retry_cv.notify_all();
+    impl_->retry_thread.join();  // runs what was queued first
+  }
+}
 
 size_t LocationService::load() {
   Impl& m = *impl_;
   const WallTime now = m.clock.wall_now();
-  std::vector<Binding> all = m.store.load_unexpired(now);
+  std::vector<StoredAor> sets = m.store.load_sets(now);
   m.store.purge_expired(now);  // what expired while we were down
-  std::stable_sort(all.begin(), all.end(),
-                   [](const Binding& a, const Binding& b) { return a.aor < b.aor; });
   size_t loaded = 0;
-  for (size_t i = 0; i < all.size();) {
-    const std::string aor = all[i].aor;
-    size_t j = i;
-    std::vector<Binding> set;
-    for (; j < all.size() && all[j].aor == aor; ++j) {
-      set.push_back(std::move(all[j]));
-      set.back().connection_id = 0;
+  for (StoredAor& set : sets) {
+    // Connection ids restart with the process: ours are stale. (Another
+    // replica's stay as they are: they name its connections.)
+    for (Binding& b : set.bindings) {
+      if (m.own_flow(b)) b.connection_id = 0;
     }
-    const size_t hash = aor_hash(aor);
+    const size_t hash = aor_hash(set.aor);
     Shard& s = m.shard_for(hash);
     std::lock_guard lock(s.mu);
-    loaded += set.size();
-    m.install(s, aor, hash, s.aors.find(aor, hash), set);
-    i = j;
+    for (const Binding& b : set.bindings) loaded += b.expires_at > now ? 1 : 0;
+    m.install(s, set.aor, hash, s.aors.find(set.aor, hash), set.bindings, set.stamp);
   }
   return loaded;
 }
 
-void LocationService::update(const std::string& aor, const Mutation& mutate, Done done) {
+void LocationService::update(const std::string& aor, Mutation mutate, Done done) {
   Impl& m = *impl_;
-  const WallTime now = m.clock.wall_now();
   const size_t hash = aor_hash(aor);
   Shard& s = m.shard_for(hash);
+  auto owned = std::make_shared<const Mutation>(std::move(mutate));
   std::optional<UpdateResult> immediate;
   {
     std::lock_guard lock(s.mu);
-    AorRecord* rec = s.aors.find(aor, hash);
-    const size_t old_size = rec == nullptr ? 0 : rec->bindings().size();
-    std::vector<Binding> current, expired;
-    if (rec != nullptr) {
-      current.reserve(old_size);
-      for (const CompactBinding& c : rec->bindings()) {
-        (c.expires_at() <= now ? expired : current).push_back(c.unpack(aor));
-      }
-    }
-    std::vector<Binding> edited = current;
-    UpdateEvents events;
-    MutationStatus verdict = mutate(edited, events);
-    if (verdict.status != 0) {
-      immediate.emplace();
-      immediate->status = verdict.status;
-      immediate->reason = std::move(verdict.reason);
-      immediate->bindings = std::move(current);
-    } else if (expired.empty() && events.events().empty() && edited == current) {
-      immediate.emplace();
-      immediate->bindings = std::move(current);
-    } else if (edited.size() > old_size &&
-               m.binding_total.load(std::memory_order_relaxed) + (edited.size() - old_size) >
-                   m.options.max_bindings) {
-      m.rejected_full.fetch_add(1, std::memory_order_relaxed);
-      immediate = UpdateResult{.status = 503,
-                               .reason = "Service Unavailable",
-                               .bindings = std::move(current),
-                               .detail = "location service full (max_bindings " +
-                                         std::to_string(m.options.max_bindings) + ")"};
-    } else {
-      auto pending = std::make_shared<PendingUpdate>();
-      pending->bindings = edited;
-      pending->events.reserve(expired.size() + events.events().size());
-      for (Binding& b : expired) {
-        pending->events.push_back(
-            make_event(RegistrationEventType::kExpired, now, std::move(b), "expired"));
-      }
-      for (const UpdateEvents::Event& e : events.events()) {
-        pending->events.push_back(to_event(e, now));
-      }
-      pending->done = std::move(done);
-      m.install(s, aor, hash, rec, edited);
-      m.store.replace_aor(aor, std::move(edited), m.for_store(pending->events),
-                          [&m, pending](const StoreResult& r) { m.finish(*pending, r); });
-    }
+    immediate = m.apply(s, aor, hash, owned, done, 0);
   }
   if (immediate && done) done(*immediate);
+}
+
+bool LocationService::apply_stored(const StoredAor& stored) {
+  Impl& m = *impl_;
+  const size_t hash = aor_hash(stored.aor);
+  Shard& s = m.shard_for(hash);
+  std::lock_guard lock(s.mu);
+  AorRecord* rec = s.aors.find(stored.aor, hash);
+  if (rec == nullptr ? stored.bindings.empty() : rec->stamp() == stored.stamp) return false;
+  m.install(s, stored.aor, hash, rec, stored.bindings, stored.stamp);
+  return true;
+}
+
+uint64_t LocationService::stamp_of(std::string_view aor) const {
+  Impl& m = *impl_;
+  const size_t hash = aor_hash(aor);
+  Shard& s = m.shard_for(hash);
+  std::lock_guard lock(s.mu);
+  const AorRecord* rec = s.aors.find(aor, hash);
+  return rec == nullptr ? 0 : rec->stamp();
+}
+
+void LocationService::publish(const RegistrationEvent& event) {
+  for (RegistrationObserver* o : impl_->observers) o->on_event(event);
 }
 
 std::vector<Binding> LocationService::lookup(std::string_view aor) const {
@@ -442,9 +566,12 @@ size_t LocationService::expire_due() {
     Shard& s = m.shard_for(aor_hash(rec->aor()));
     std::lock_guard lock(s.mu);
     if (rec->empty()) continue;  // dead: the AOR lost its bindings (or has a new record)
-    expired += m.drop_bindings(
-        s, *rec, [now](const Binding& b) { return b.expires_at <= now; },
-        RegistrationEventType::kExpired, "expired");
+    const auto n = static_cast<size_t>(
+        std::count_if(rec->bindings().begin(), rec->bindings().end(),
+                      [now](const CompactBinding& c) { return c.expires_at() <= now; }));
+    if (n == 0) continue;
+    expired += n;
+    m.edit_locked(s, *rec, [](std::vector<Binding>&, UpdateEvents&) { return MutationStatus{}; });
   }
   return expired;
 }
@@ -474,17 +601,39 @@ std::optional<WallTime> LocationService::next_expiry() const {
   }
 }
 
+// A mutation that removes the bindings `drop` selects, each reported as
+// kUnregistered with `reason`. It owns what it uses: it may run again on
+// another thread (a conflict on a shared store).
+template <typename Drop>
+Mutation drop_mutation(Drop drop, std::string reason) {
+  return [drop = std::move(drop), reason = std::move(reason)](std::vector<Binding>& bindings,
+                                                              UpdateEvents& events) {
+    std::erase_if(bindings, [&](const Binding& b) {
+      if (!drop(b)) return false;
+      events.removed(b, reason);
+      return true;
+    });
+    return MutationStatus{};
+  };
+}
+
 size_t LocationService::remove_connection(uint64_t connection_id) {
   if (connection_id == 0) return 0;
   Impl& m = *impl_;
+  const std::string replica = m.options.replica;
+  const bool shared = m.shared;
+  auto on_connection = [connection_id, replica, shared](const Binding& b) {
+    return b.connection_id == connection_id && (!shared || b.replica == replica);
+  };
   size_t removed = 0;
   for (Shard& s : m.shards) {
     std::lock_guard lock(s.mu);
     for (const AorRecordRef& rec : s.by_connection.aors(connection_id)) {
       if (rec->empty()) continue;
-      removed += m.drop_bindings(
-          s, *rec, [connection_id](const Binding& b) { return b.connection_id == connection_id; },
-          RegistrationEventType::kUnregistered, "connection closed");
+      for (const CompactBinding& c : rec->bindings()) {
+        removed += on_connection(c.unpack(rec->aor())) ? 1 : 0;
+      }
+      m.edit_locked(s, *rec, drop_mutation(on_connection, "connection closed"));
     }
   }
   return removed;
@@ -492,28 +641,32 @@ size_t LocationService::remove_connection(uint64_t connection_id) {
 
 bool LocationService::remove(std::string_view aor, std::string_view contact,
                              std::string_view reason) {
+  Impl& m = *impl_;
+  const WallTime now = m.clock.wall_now();
+  const size_t hash = aor_hash(aor);
+  Shard& s = m.shard_for(hash);
+  std::lock_guard lock(s.mu);
+  AorRecord* rec = s.aors.find(aor, hash);
+  if (rec == nullptr) return false;
   bool found = false;
-  update(
-      std::string(aor),
-      [&](std::vector<Binding>& bindings, UpdateEvents& events) -> MutationStatus {
-        auto it = std::find_if(bindings.begin(), bindings.end(),
-                               [&](const Binding& b) { return b.contact == contact; });
-        if (it != bindings.end()) {
-          found = true;
-          events.removed(*it, std::string(reason));
-          bindings.erase(it);
-        }
-        return {};
-      },
-      nullptr);
-  return found;
+  for (const CompactBinding& c : rec->bindings()) {
+    if (c.expires_at() > now && c.unpack(rec->aor()).contact == contact) found = true;
+  }
+  if (!found) return false;
+  m.edit_locked(s, *rec,
+                drop_mutation([contact = std::string(contact)](
+                                  const Binding& b) { return b.contact == contact; },
+                              std::string(reason)));
+  return true;
 }
 
 size_t LocationService::remove_registered_by(std::string_view realm,
                                              std::optional<std::string_view> username,
                                              std::string_view reason) {
   Impl& m = *impl_;
-  auto matches = [&](const Binding& b) {
+  auto matches = [realm = std::string(realm),
+                  username = username ? std::optional<std::string>(*username) : std::nullopt](
+                     const Binding& b) {
     return sip::lex::iequals(b.realm, realm) && (!username || b.username == *username);
   };
   size_t removed = 0;
@@ -532,7 +685,11 @@ size_t LocationService::remove_registered_by(std::string_view realm,
     });
     for (const AorRecordRef& rec : candidates) {
       if (rec->empty()) continue;
-      removed += m.drop_bindings(s, *rec, matches, RegistrationEventType::kUnregistered, reason);
+      size_t n = 0;
+      for (const CompactBinding& c : rec->bindings()) n += matches(c.unpack(rec->aor())) ? 1 : 0;
+      if (n == 0) continue;
+      removed += n;
+      m.edit_locked(s, *rec, drop_mutation(matches, std::string(reason)));
     }
   }
   return removed;
@@ -610,7 +767,8 @@ size_t LocationService::aor_count() const {
 
 LocationStats LocationService::stats() const {
   return LocationStats{.store_failures = impl_->store_failures.load(std::memory_order_relaxed),
-                       .rejected_full = impl_->rejected_full.load(std::memory_order_relaxed)};
+                       .rejected_full = impl_->rejected_full.load(std::memory_order_relaxed),
+                       .conflicts = impl_->conflicts.load(std::memory_order_relaxed)};
 }
 
 }  // namespace registrar

@@ -27,9 +27,22 @@
 // Clock; expire_due() pops only what is due (no scans). The server calls it
 // from a timer at next_expiry(); tests advance a ManualClock and call it.
 //
+// Shared stores (BindingStore::shared(): Redis, several replicas): every
+// write is guarded by the stamp of the stored set the change was computed
+// from (AorGuard). When another replica wrote the AOR in between, the write
+// is refused; a retry worker re-reads the AOR from the store, installs it,
+// and runs the mutation again (at most max_conflict_retries times, then
+// 503): §10.3's per-AOR rules hold across replicas without a lock. Changes
+// made by other replicas reach the cache through apply_stored() (called by
+// whoever follows the store's event log: RedisEventTailer), and so do the
+// binding events: on a shared store the observers get binding events only
+// through publish(), from that follower, in the log's order — the
+// LocationService publishes none itself (kAuthFailed stays direct).
+//
 // Threading: all methods may be called from any thread. A Mutation runs under
 // its AOR's shard lock: it must be quick and must not call back into the
-// LocationService. `done` and the observers run on the store's writer thread
+// LocationService. It must own what it reads: on a shared store it may run
+// again later, on the retry worker. `done` and the observers run on the store's writer thread
 // (see BindingStore; the memory store's caller thread, under a shard lock and
 // the store's lock): they must not block, nor call update()/lookup()/… — a
 // caller holding a shard lock may be waiting for room in the store's queue,
@@ -97,12 +110,17 @@ using Mutation = std::function<MutationStatus(std::vector<Binding>& bindings, Up
 struct LocationOptions {
   size_t shards = 64;
   size_t max_bindings = 2'000'000;  // all AORs together; beyond it updates that add get 503
+  // Shared stores: this process's replica id. Only bindings whose `replica`
+  // is this one name our connections (remove_connection(), load()).
+  std::string replica = {};
+  size_t max_conflict_retries = 4;  // shared stores: then 503
 };
 
 // Degraded paths, counted since construction.
 struct LocationStats {
   uint64_t store_failures = 0;  // writes the store refused: update() answered 503
   uint64_t rejected_full = 0;   // updates refused with 503 at max_bindings
+  uint64_t conflicts = 0;       // shared stores: writes re-run after another replica's write
 };
 
 class LocationService {
@@ -113,10 +131,12 @@ class LocationService {
   LocationService(const LocationService&) = delete;
   LocationService& operator=(const LocationService&) = delete;
 
-  // Loads the store's unexpired bindings into the cache (start-up) and purges
-  // the expired ones from the store. Returns how many were loaded.
-  // Their connection_id is reset to 0: connection ids restart with the
-  // process, so an old id could name a new, unrelated connection.
+  // Loads the store's sets that have an unexpired binding into the cache
+  // (start-up; their expired bindings too, so that expire_due() reports
+  // them) and purges what expired long ago from the store. Returns how many
+  // unexpired bindings were loaded. Our bindings' connection_id is reset to
+  // 0: connection ids restart with the process, so an old id could name a
+  // new, unrelated connection.
   size_t load();
 
   // Applies `mutate` to the AOR's current bindings (expired ones already
@@ -128,8 +148,19 @@ class LocationService {
   // persists the AOR's whole set again). Bindings already expired but not yet
   // reaped are dropped first and reported as kExpired events (before the
   // mutation's). `done` may be empty. Event times are clock.wall_now().
-  void update(const std::string& aor, const Mutation& mutate,
+  void update(const std::string& aor, Mutation mutate,
               std::function<void(const UpdateResult&)> done);
+
+  // Shared stores: makes the cache hold `stored` (the AOR as the store has it
+  // now: another replica changed it) unless the cache already holds that
+  // stamp. Returns whether it changed the cache. Events are not derived from
+  // it: they come from the store's log (publish()).
+  bool apply_stored(const StoredAor& stored);
+  // The stamp of the set the cache holds for `aor` (0: none).
+  uint64_t stamp_of(std::string_view aor) const;
+  // Tells every observer about `event` (a binding event read from a shared
+  // store's log, in sequence order). The follower's thread.
+  void publish(const RegistrationEvent& event);
 
   // The AOR's unexpired bindings (a copy).
   std::vector<Binding> lookup(std::string_view aor) const;
@@ -146,8 +177,9 @@ class LocationService {
   // has closed (they cannot be reached any more; the device re-registers over
   // a new connection). Observers see kUnregistered, reason "connection
   // closed". Returns how many. (expire_due(), this, remove() and
-  // remove_registered_by() change the cache at once either way; their events
-  // fire after the store's commit, and not at all if the store fails.)
+  // remove_registered_by() go through update()'s path without a `done`: the
+  // cache changes at once, the AOR's expired bindings go too, and their
+  // events fire after the store's commit, not at all if the store fails.)
   size_t remove_connection(uint64_t connection_id);
 
   // Removes one binding (admin API); false when there was none. The cache

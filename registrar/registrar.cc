@@ -60,7 +60,7 @@ std::string format_q(int q) {
 // One Contact of the REGISTER, resolved against the realm's expiry policy.
 struct ContactRequest {
   std::string uri;          // as written
-  sip::Uri parsed;          // views into the request: valid during handle() only
+  sip::Uri parsed;          // views into the request, then into `uri` (RegisterChange)
   uint32_t expires = 0;
   int q = -1;
   std::string instance_id;  // +sip.instance unquoted
@@ -69,9 +69,26 @@ struct ContactRequest {
 
 bool same_contact(const Binding& b, const ContactRequest& c) {
   sip::Uri stored;
-  if (!sip::parse_uri(b.contact, stored)) return b.contact == c.uri;
+  if (!sip::parse_uri(b.contact, stored) || c.parsed.text.empty()) return b.contact == c.uri;
   return sip::uri_equal(stored, c.parsed);
 }
+
+// What one REGISTER asks of its AOR, owned (the request's buffer is gone by
+// the time a mutation runs again after a conflict).
+struct RegisterChange {
+  std::string aor, realm_name;
+  size_t max_contacts = 0;
+  ContactOverflowPolicy overflow{};
+  bool wildcard = false;
+  std::string call_id;
+  uint32_t cseq = 0;
+  WallTime now{};
+  std::string username;
+  RequestContext ctx;
+  std::string replica_id;
+  std::string path, user_agent;
+  std::vector<ContactRequest> contacts;  // `parsed` views into their own `uri`
+};
 
 bool same_flow(const Binding& b, const ContactRequest& c) {
   return !c.instance_id.empty() && c.reg_id != 0 && b.instance_id == c.instance_id && b.reg_id == c.reg_id;
@@ -262,40 +279,61 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
     return reply(200, "", std::move(h));
   }
 
-  // 7-8. One atomic update of the AOR.
-  const std::string call_id(req.call_id());
-  const uint32_t cseq = req.cseq()->seq;
-  const WallTime now = deps.clock.wall_now();
+  // 7-8. One atomic update of the AOR. The mutation owns what it reads (a
+  // copy of the request's parts): on a shared store it may run again, later,
+  // on another thread, when another replica wrote the AOR first.
+  auto change = std::make_shared<RegisterChange>();
+  change->aor = aor;
+  change->realm_name = realm->name;
+  change->max_contacts = realm->max_contacts;
+  change->overflow = realm->overflow;
+  change->wildcard = wildcard;
+  change->call_id = std::string(req.call_id());
+  change->cseq = req.cseq()->seq;
+  change->now = deps.clock.wall_now();
+  change->username = auth_result.username;
+  change->ctx = ctx;
+  change->replica_id = deps.replica_id;
+  change->path = path;
+  change->user_agent = user_agent;
+  change->contacts = std::move(contacts);
+  for (ContactRequest& c : change->contacts) {
+    if (!sip::parse_uri(c.uri, c.parsed)) c.parsed = sip::Uri{};  // compared as text then
+  }
 
-  // What this REGISTER says about a binding, new or refreshed.
-  auto fill = [&](Binding& b, const ContactRequest& c) {
-    b.contact = c.uri;
-    b.username = auth_result.username;
-    b.transport = ctx.transport;
-    b.source_ip = ctx.source_ip;
-    b.source_port = ctx.source_port;
-    b.local_address = ctx.local_address;
-    b.connection_id = ctx.connection_id;
-    b.path = path;
-    b.instance_id = c.instance_id;
-    b.reg_id = c.reg_id;
-    b.call_id = call_id;
-    b.cseq = cseq;
-    b.expires_at = now + seconds(c.expires);
-    b.q = c.q;
-    b.user_agent = user_agent;
-    b.last_registered = now;
-  };
-
-  Mutation mutate = [&](std::vector<Binding>& bindings, UpdateEvents& events) -> MutationStatus {
-    if (wildcard) {
+  Mutation mutate = [change](std::vector<Binding>& bindings, UpdateEvents& events) -> MutationStatus {
+    const RegisterChange& ch = *change;
+    const std::string& call_id = ch.call_id;
+    const uint32_t cseq = ch.cseq;
+    const WallTime now = ch.now;
+    // What this REGISTER says about a binding, new or refreshed.
+    auto fill = [&](Binding& b, const ContactRequest& c) {
+      b.contact = c.uri;
+      b.username = ch.username;
+      b.transport = ch.ctx.transport;
+      b.source_ip = ch.ctx.source_ip;
+      b.source_port = ch.ctx.source_port;
+      b.local_address = ch.ctx.local_address;
+      b.connection_id = ch.ctx.connection_id;
+      b.replica = ch.replica_id;  // this REGISTER's flow ends here, whoever held it before
+      b.path = ch.path;
+      b.instance_id = c.instance_id;
+      b.reg_id = c.reg_id;
+      b.call_id = call_id;
+      b.cseq = cseq;
+      b.expires_at = now + seconds(c.expires);
+      b.q = c.q;
+      b.user_agent = ch.user_agent;
+      b.last_registered = now;
+    };
+    if (ch.wildcard) {
       for (const Binding& b : bindings)
         if (b.call_id == call_id && b.cseq >= cseq) return {400, "CSeq not higher than the binding's"};
       for (const Binding& b : bindings) events.removed(b, "contact=*");
       bindings.clear();
       return {};
     }
-    for (const ContactRequest& c : contacts) {
+    for (const ContactRequest& c : ch.contacts) {
       auto it = std::find_if(bindings.begin(), bindings.end(),
                              [&](const Binding& b) { return same_flow(b, c); });
       bool flow_match = it != bindings.end();
@@ -319,8 +357,8 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
         continue;
       }
       if (c.expires == 0) continue;  // removing what is not there
-      if (bindings.size() >= realm->max_contacts) {
-        if (realm->overflow == ContactOverflowPolicy::kReject) return {403, "Too many contacts for this AOR"};
+      if (bindings.size() >= ch.max_contacts) {
+        if (ch.overflow == ContactOverflowPolicy::kReject) return {403, "Too many contacts for this AOR"};
         auto oldest = std::min_element(bindings.begin(), bindings.end(), [](const Binding& a, const Binding& b) {
           return a.first_registered < b.first_registered;
         });
@@ -328,8 +366,8 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
         bindings.erase(oldest);
       }
       Binding b;
-      b.aor = aor;
-      b.realm = realm->name;
+      b.aor = ch.aor;
+      b.realm = ch.realm_name;
       b.first_registered = now;
       fill(b, c);
       events.added(b);
@@ -339,7 +377,7 @@ void Registrar::Impl::handle(const sip::Message& req, const RequestContext& ctx,
   };
 
   deps.location.update(
-      aor, mutate,
+      aor, std::move(mutate),
       [this, rc, respond = std::move(respond), extra_ok = std::move(extra_ok), common](const UpdateResult& r) {
         Headers h;
         if (r.ok()) {

@@ -58,6 +58,10 @@ struct RegistrarDeps {
   NonceCounter& nonce_counts;
   const sip::Clock& clock;
   AuthThrottle* throttle = nullptr;  // optional
+  // This process's replica.id, written into every binding a REGISTER adds or
+  // refreshes (Binding::replica): the replica that holds the device's flow.
+  // "" when one process serves the store (the embedded SQLite store).
+  std::string replica_id = {};  // "= {}": initialisers that omit it draw no -Wextra warning
 };
 
 struct RegistrarOptions {

@@ -39,10 +39,27 @@ grpc::Status credential_not_found(std::string_view realm, std::string_view usern
                    "credential " + quoted(username) + " not found in realm " + quoted(realm));
 }
 
-grpc::Status store_failed(std::string_view what, std::string_view error) {
+grpc::Status store_failed(const registrar::CredentialStore& store, std::string_view what,
+                          std::string_view error) {
+  // A networked store that cannot be reached (Redis away) is a transient
+  // condition the client retries; anything else is our failure.
+  if (!store.available()) {
+    return error_info(grpc::StatusCode::UNAVAILABLE,
+                      std::string(what) + " failed: the store cannot be reached (" +
+                          std::string(error) + "); retry later",
+                      "STORE_UNAVAILABLE");
+  }
   return error_info(grpc::StatusCode::INTERNAL,
                     std::string(what) + " failed in the store: " + std::string(error),
                     "STORE_WRITE_FAILED");
+}
+
+// A delete that found nothing while the store cannot be reached may have
+// failed: say so rather than NOT_FOUND.
+grpc::Status unavailable_or(const registrar::CredentialStore& store, grpc::Status not_found) {
+  if (store.available()) return not_found;
+  return error_info(grpc::StatusCode::UNAVAILABLE,
+                    "the store cannot be reached; retry later", "STORE_UNAVAILABLE");
 }
 
 // The canonical text of a stored trusted source, for comparisons (stored
@@ -171,7 +188,7 @@ grpc::Status AdminService::create_realm(const Caller& caller, const v1::CreateRe
     return already_exists(kRealmType, realm_name(existing->name),
                           "realm " + quoted(existing->name) + " already exists");
   if (registrar::StoreResult r = credentials_.put_realm(realm); !r.ok)
-    return store_failed("creating the realm", r.error);
+    return store_failed(credentials_, "creating the realm", r.error);
   logger_.info("api realm created", {{"realm", id}, {"token", caller.token_name}});
   resp = to_proto(realm, 0, 0);
   return grpc::Status::OK;
@@ -219,7 +236,7 @@ grpc::Status AdminService::update_realm(const Caller& caller, const v1::UpdateRe
   apply_realm(req.realm(), fields, "realm", realm, bad);
   if (!bad.empty()) return invalid_argument(bad);
   if (registrar::StoreResult r = credentials_.put_realm(realm); !r.ok)
-    return store_failed("updating the realm", r.error);
+    return store_failed(credentials_, "updating the realm", r.error);
   std::string paths;
   for (const std::string& p : fields.paths) paths += (paths.empty() ? "" : ",") + p;
   logger_.info("api realm updated",
@@ -232,7 +249,8 @@ grpc::Status AdminService::delete_realm(const Caller& caller, const v1::DeleteRe
   std::lock_guard lock(write_mu_);
   registrar::Realm realm;
   if (grpc::Status s = find_realm("name", req.name(), realm); !s.ok()) return s;
-  if (!credentials_.remove_realm(realm.name)) return realm_not_found(realm.name);
+  if (!credentials_.remove_realm(realm.name))
+    return unavailable_or(credentials_, realm_not_found(realm.name));
   size_t removed = location_.remove_registered_by(realm.name, std::nullopt, "realm deleted");
   logger_.info(
       "api realm deleted",
@@ -268,7 +286,7 @@ grpc::Status AdminService::create_credential(const Caller& caller,
         kCredentialType, credential_name(realm.name, username),
         "credential " + quoted(username) + " already exists in realm " + quoted(realm.name));
   if (registrar::StoreResult r = credentials_.put_credential(*credential); !r.ok)
-    return store_failed("creating the credential", r.error);
+    return store_failed(credentials_, "creating the credential", r.error);
   logger_.info("api credential created",
                {{"realm", realm.name}, {"username", username}, {"token", caller.token_name}});
   resp = to_proto(*credential);
@@ -333,7 +351,7 @@ grpc::Status AdminService::update_credential(const Caller& caller,
       credential_from_secret(req.credential(), "credential", *realm, name->username, bad);
   if (!credential) return invalid_argument(bad);
   if (registrar::StoreResult r = credentials_.put_credential(*credential); !r.ok)
-    return store_failed("updating the credential", r.error);
+    return store_failed(credentials_, "updating the credential", r.error);
   logger_.info(
       "api credential updated",
       {{"realm", realm->name}, {"username", name->username}, {"token", caller.token_name}});
@@ -351,7 +369,7 @@ grpc::Status AdminService::delete_credential(const Caller& caller,
   auto realm = credentials_.find_realm(name->realm);
   if (!realm) return realm_not_found(name->realm);
   if (!credentials_.remove_credential(realm->name, name->username))
-    return credential_not_found(realm->name, name->username);
+    return unavailable_or(credentials_, credential_not_found(realm->name, name->username));
   size_t removed =
       location_.remove_registered_by(realm->name, name->username, "credential deleted");
   logger_.info("api credential deleted", {{"realm", realm->name},
@@ -379,7 +397,7 @@ grpc::Status AdminService::create_acl_entry(const Caller& caller,
           "ACL entry " + quoted(cidr.cidr) + " already exists in realm " + quoted(realm.name));
   realm.trusted_sources.push_back(registrar::Cidr{cidr.cidr});
   if (registrar::StoreResult r = credentials_.put_realm(realm); !r.ok)
-    return store_failed("adding the ACL entry", r.error);
+    return store_failed(credentials_, "adding the ACL entry", r.error);
   logger_.info("api acl entry created",
                {{"realm", realm.name}, {"cidr", cidr.cidr}, {"token", caller.token_name}});
   resp.set_name(acl_entry_name(realm.name, cidr.cidr));
@@ -431,7 +449,7 @@ grpc::Status AdminService::delete_acl_entry(const Caller& caller,
         "ACL entry " + quoted(name->cidr) + " not found in realm " + quoted(realm->name));
   sources.erase(it);
   if (registrar::StoreResult r = credentials_.put_realm(*realm); !r.ok)
-    return store_failed("removing the ACL entry", r.error);
+    return store_failed(credentials_, "removing the ACL entry", r.error);
   logger_.info("api acl entry deleted",
                {{"realm", realm->name}, {"cidr", name->cidr}, {"token", caller.token_name}});
   return grpc::Status::OK;

@@ -67,7 +67,7 @@ std::optional<std::string> read_file(const std::string& path, std::string* error
 ApiServer::ApiServer(ApiServerDeps& deps, const ApiServerOptions& options)
     : options_(options),
       logger_(deps.logger),
-      auth_(std::move(deps.tokens), &deps.logger),
+      auth_(std::move(deps.tokens), &deps.logger, deps.replica_token),
       admin_(deps.credentials, deps.location, auth_, deps.logger),
       registrations_(deps.credentials, deps.location,
                      WatchDeps{deps.hub, auth_, streams_, deps.logger, counters_,
@@ -75,7 +75,7 @@ ApiServer::ApiServer(ApiServerDeps& deps, const ApiServerOptions& options)
                      auth_, deps.logger) {
   if (deps.calls != nullptr)
     calls_ = std::make_unique<CallService>(*deps.calls, auth_, streams_, options.call_watch,
-                                           deps.logger);
+                                           deps.logger, deps.call_replicas);
 }
 
 std::unique_ptr<ApiServer> ApiServer::start(ApiServerDeps deps, const ApiServerOptions& options,

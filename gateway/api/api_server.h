@@ -73,6 +73,11 @@ struct ApiServerDeps {
   // Optional: serves CallService over this engine (started, and stopped
   // only after this server's shutdown()). nullptr: no CallService.
   calls::CallEngine* calls = nullptr;
+  // Several replicas on one Redis (docs/scale-out.md), all optional: where
+  // calls run and the peer event streams (gateway/replicas/), and the token
+  // replicas present to each other (replica.token; "" = none accepted).
+  CallReplicas call_replicas = {};  // "= {}": initialisers that omit it draw no -Wextra warning
+  std::string replica_token = {};
 };
 
 class ApiServer {

@@ -210,6 +210,64 @@ v1::CallEvent to_proto(const calls::CallEvent& e) {
   return out;
 }
 
+std::optional<calls::CallInfo> from_proto(const v1::Call& in) {
+  std::optional<std::string> id = parse_call_name(in.name());
+  if (!id) return std::nullopt;
+  calls::CallInfo c;
+  c.id = std::move(*id);
+  c.direction = in.direction() == v1::Call::INBOUND ? calls::Direction::kInbound
+                                                    : calls::Direction::kOutbound;
+  c.state = from_proto(in.state()).value_or(calls::CallState::kTrying);
+  c.realm = parse_realm_name(in.realm()).value_or("");
+  c.to_uri = in.to();
+  c.from_uri = in.from();
+  c.from_display = in.from_display_name();
+  constexpr std::string_view kSip = "sip:";
+  c.aor = in.aor().rfind(kSip, 0) == 0 ? in.aor().substr(kSip.size()) : in.aor();
+  c.username = in.sip_auth_username();
+  c.sip_call_id = in.sip_call_id();
+  c.local_sdp = in.local_sdp();
+  c.remote_sdp = in.remote_sdp();
+  c.answered_contact = in.answered_contact();
+  c.branches = in.branches();
+  c.sip_status = in.sip_status();
+  c.sip_reason = in.sip_reason();
+  switch (in.end_reason()) {
+    case v1::Call::HANGUP_API: c.end_reason = calls::EndReason::kHangupApi; break;
+    case v1::Call::HANGUP_REMOTE: c.end_reason = calls::EndReason::kHangupRemote; break;
+    case v1::Call::REJECTED: c.end_reason = calls::EndReason::kRejected; break;
+    case v1::Call::TIMEOUT: c.end_reason = calls::EndReason::kTimeout; break;
+    case v1::Call::UNREACHABLE: c.end_reason = calls::EndReason::kUnreachable; break;
+    case v1::Call::NO_CONSUMER: c.end_reason = calls::EndReason::kNoConsumer; break;
+    case v1::Call::SHUTDOWN: c.end_reason = calls::EndReason::kShutdown; break;
+    case v1::Call::ERROR: c.end_reason = calls::EndReason::kError; break;
+    default: c.end_reason = calls::EndReason::kNone; break;
+  }
+  c.detail = in.end_detail();
+  if (in.has_create_time()) c.create_time = from_timestamp(in.create_time());
+  if (in.has_ring_time()) c.ring_time = from_timestamp(in.ring_time());
+  if (in.has_answer_time()) c.answer_time = from_timestamp(in.answer_time());
+  if (in.has_end_time()) c.end_time = from_timestamp(in.end_time());
+  c.request_id = in.request_id();
+  // to_proto wrote them from a sorted list; a proto map has no order.
+  for (const auto& [name, value] : in.headers()) c.custom_headers.emplace_back(name, value);
+  std::sort(c.custom_headers.begin(), c.custom_headers.end());
+  return c;
+}
+
+std::optional<calls::CallEvent> from_proto(const v1::CallEvent& in) {
+  std::optional<calls::CallEventType> type = from_proto(in.type());
+  std::optional<calls::CallInfo> call = from_proto(in.call());
+  if (!type || !call) return std::nullopt;
+  calls::CallEvent e;
+  e.sequence = in.sequence();
+  e.type = *type;
+  if (in.has_time()) e.time = from_timestamp(in.time());
+  e.call = std::move(*call);
+  e.digit = in.digit();
+  return e;
+}
+
 std::optional<std::string> check_call_uri(std::string_view uri, std::string_view field,
                                           std::vector<FieldViolation>& violations) {
   auto bad = [&](std::string description) {

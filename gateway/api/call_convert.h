@@ -59,6 +59,13 @@ std::optional<calls::CallEventType> from_proto(v1::CallEvent::Type type);
 v1::Call to_proto(const calls::CallInfo& call);
 v1::CallEvent to_proto(const calls::CallEvent& event);
 
+// The inverse, for the events another replica streams to this one
+// (gateway/replicas/): to_proto(from_proto(m)) == m for every message
+// to_proto makes (the creator, which no message carries, stays "").
+// nullopt when the name is not a call's or the type is unknown.
+std::optional<calls::CallInfo> from_proto(const v1::Call& call);
+std::optional<calls::CallEvent> from_proto(const v1::CallEvent& event);
+
 // "realms/{served realm}/aors/{user}/bindings/{id}" of the binding whose
 // contact answered (aor "user@domain"); "" when none answered.
 std::string answered_binding_name(std::string_view aor, std::string_view contact);

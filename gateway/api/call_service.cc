@@ -8,10 +8,63 @@
 
 #include "gateway/api/call_convert.h"
 #include "gateway/api/pagination.h"
+#include "gateway/api/replica_metadata.h"
 #include "gateway/api/resource_names.h"
 #include "gateway/api/status.h"
 
 namespace switchboard::api {
+
+using Fill = std::function<grpc::Status(google::protobuf::Message& response)>;
+
+// What a unary RPC's reactor and whoever finishes it share (below).
+struct ReactorState {
+  std::mutex mu;
+  bool finished = false;
+  bool cancelled = false;
+  std::function<void()> cancel_hook;             // a forwarded RPC to cancel with ours
+  grpc::ServerUnaryReactor* reactor = nullptr;  // valid until Finish (OnDone follows it)
+  google::protobuf::Message* response = nullptr;
+
+  template <class F>
+  void finish(F&& fill) {
+    grpc::Status status;
+    std::function<void()> hook;  // dropped: nothing left to cancel
+    {
+      std::lock_guard lock(mu);
+      if (finished) return;
+      finished = true;
+      status = fill(*response);
+      if (!status.ok()) response->Clear();
+      hook = std::move(cancel_hook);
+    }
+    reactor->Finish(std::move(status));
+  }
+};
+
+// What an RPC's work gets to finish it: call it with a Fill; on_cancel() for
+// work that must stop when the client goes (a forwarded RPC).
+class CallFinisher {
+ public:
+  explicit CallFinisher(std::shared_ptr<ReactorState> state) : state_(std::move(state)) {}
+  void operator()(const Fill& fill) const { state_->finish(fill); }
+  // Runs `hook` when the client cancels; at once if it already has; never
+  // once the RPC is finished.
+  void on_cancel(std::function<void()> hook) const {
+    {
+      std::lock_guard lock(state_->mu);
+      if (state_->finished && !state_->cancelled) return;
+      if (!state_->cancelled) {
+        state_->cancel_hook = std::move(hook);
+        return;
+      }
+    }
+    hook();
+  }
+
+ private:
+  std::shared_ptr<ReactorState> state_;
+};
+
 namespace {
 
 namespace v1 = ::switchboard::v1;
@@ -19,17 +72,16 @@ namespace v1 = ::switchboard::v1;
 constexpr std::string_view kCallType = "switchboard.v1.Call";
 constexpr std::string_view kRealmType = "switchboard.v1.Realm";
 
-// A unary RPC that the engine finishes from its own thread. Whoever comes
-// first finishes it, exactly once: the engine's done callback (filling the
-// response), an error found before the engine was asked, or OnCancel (the
-// client cancelled or its deadline passed). The done callback holds the
-// shared State, never the reactor, so it may run after the reactor is gone.
+// A unary RPC that the engine (or another replica) finishes from its own
+// thread. Whoever comes first finishes it, exactly once: the engine's done
+// callback (filling the response), an error found before the engine was
+// asked, or OnCancel (the client cancelled or its deadline passed). The done
+// callback holds the shared State, never the reactor, so it may run after
+// the reactor is gone.
 class EngineUnaryReactor final : public grpc::ServerUnaryReactor {
  public:
-  using Fill = std::function<grpc::Status(google::protobuf::Message& response)>;
-
   explicit EngineUnaryReactor(google::protobuf::Message* response)
-      : state_(std::make_shared<State>()) {
+      : state_(std::make_shared<ReactorState>()) {
     state_->reactor = this;
     state_->response = response;
   }
@@ -41,35 +93,33 @@ class EngineUnaryReactor final : public grpc::ServerUnaryReactor {
 
   // A callable for the engine: runs `fill` on the response (it returns the
   // status to finish with) unless the RPC is already finished.
-  std::function<void(Fill)> finisher() const {
-    return [state = state_](Fill fill) { state->finish(fill); };
-  }
+  CallFinisher finisher() const { return CallFinisher(state_); }
 
-  void OnCancel() override { finish(grpc::Status::CANCELLED); }
+  void OnCancel() override {
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(state_->mu);
+      state_->cancelled = true;
+      hook = std::move(state_->cancel_hook);
+    }
+    finish(grpc::Status::CANCELLED);
+    if (hook) hook();
+  }
   void OnDone() override { delete this; }
 
  private:
-  struct State {
-    std::mutex mu;
-    bool finished = false;
-    grpc::ServerUnaryReactor* reactor = nullptr;  // valid until Finish (OnDone follows it)
-    google::protobuf::Message* response = nullptr;
-
-    template <class F>
-    void finish(F&& fill) {
-      grpc::Status status;
-      {
-        std::lock_guard lock(mu);
-        if (finished) return;
-        finished = true;
-        status = fill(*response);
-        if (!status.ok()) response->Clear();
-      }
-      reactor->Finish(std::move(status));
-    }
-  };
-  std::shared_ptr<State> state_;
+  std::shared_ptr<ReactorState> state_;
 };
+
+// Finishes with another replica's answer, as it gave it.
+CallRouting::Done forwarded_done(CallFinisher finish) {
+  return [finish](grpc::Status status, const v1::Call& call) {
+    finish([&](google::protobuf::Message& response) {
+      if (status.ok()) static_cast<v1::Call&>(response) = call;
+      return status;
+    });
+  };
+}
 
 std::map<std::string, std::string> call_metadata(const calls::CallResult& r) {
   std::map<std::string, std::string> m;
@@ -151,12 +201,47 @@ grpc::Status call_error_status(const calls::CallResult& r, std::string_view fiel
 }
 
 CallService::CallService(calls::CallEngine& engine, const TokenAuthenticator& auth,
-                         WatchStreams& streams, CallWatchOptions watch_options, Logger& logger)
+                         WatchStreams& streams, CallWatchOptions watch_options, Logger& logger,
+                         CallReplicas replicas)
     : engine_(engine),
       auth_(auth),
       streams_(streams),
       watch_options_(watch_options),
-      logger_(logger) {}
+      logger_(logger),
+      replicas_(replicas) {}
+
+std::optional<grpc::Status> CallService::route_by_id(const std::string& id, CallMethod method,
+                                                     const google::protobuf::Message& request,
+                                                     const Caller& caller, const Ctx& ctx,
+                                                     const CallFinisher& finish) {
+  // A replica's request is always carried out here: forwarding it again
+  // could loop.
+  if (replicas_.routing == nullptr || caller.internal) return std::nullopt;
+  CallRouting::Route route = replicas_.routing->route_call(id);
+  return routed(route, method, request, caller, ctx, finish);
+}
+
+std::optional<grpc::Status> CallService::routed(const CallRouting::Route& route,
+                                                CallMethod method,
+                                                const google::protobuf::Message& request,
+                                                const Caller& caller, const Ctx& ctx,
+                                                const CallFinisher& finish) {
+  switch (route.kind) {
+    case CallRouting::Route::Kind::kLocal:
+      return std::nullopt;
+    case CallRouting::Route::Kind::kRefused:
+      return route.refusal;
+    case CallRouting::Route::Kind::kPeer:
+      break;
+  }
+  if (logger_.enabled(LogLevel::kDebug))
+    logger_.debug("api call forwarded", {{"replica", route.replica},
+                                         {"address", route.address},
+                                         {"token", caller.token_name}});
+  finish.on_cancel(replicas_.routing->forward(route, method, request, caller.token_name,
+                                              ctx.deadline(), forwarded_done(finish)));
+  return grpc::Status::OK;
+}
 
 template <class Op>
 grpc::ServerUnaryReactor* CallService::engine_unary(Ctx* ctx, Role needed, std::string_view method,
@@ -171,7 +256,7 @@ grpc::ServerUnaryReactor* CallService::engine_unary(Ctx* ctx, Role needed, std::
 
 // A `done` for the engine that answers with the call (or the mapped error).
 // `field`, `realm`: see call_error_status().
-static calls::CallEngine::Done call_done(std::function<void(EngineUnaryReactor::Fill)> finish,
+static calls::CallEngine::Done call_done(std::function<void(const Fill&)> finish,
                                          std::string field, std::string realm = {}) {
   return [finish = std::move(finish), field = std::move(field),
           realm = std::move(realm)](calls::CallResult r) {
@@ -188,14 +273,25 @@ grpc::ServerUnaryReactor* CallService::CreateCall(Ctx* ctx, const v1::CreateCall
   return engine_unary(
       ctx, Role::kCalls, "CallService/CreateCall", resp, [&](const Caller& caller, auto finish) {
         std::vector<FieldViolation> bad;
-        calls::CreateCallRequest request = create_call_from_proto(*req, caller.token_name, bad);
+        // The creator scopes request_id and the rate: for a call another
+        // replica forwarded, the client's token there, not "replica".
+        const std::string creator = on_behalf_of(*ctx, caller);
+        calls::CreateCallRequest request = create_call_from_proto(*req, creator, bad);
         if (!bad.empty()) return invalid_argument(bad);
+        // Whose flow reaches the device (a replica's request is run here:
+        // forwarding it again could loop).
+        if (replicas_.routing != nullptr && !caller.internal) {
+          CallRouting::Route route = replicas_.routing->route_create(request);
+          if (auto s = routed(route, CallMethod::kCreate, *req, caller, *ctx, finish)) return *s;
+        }
         std::vector<FieldViolation> ignored;
         std::string realm = check_call_uri(req->to(), "to", ignored).value_or("");
         if (logger_.enabled(LogLevel::kDebug))
-          logger_.debug("api create call", {{"to", request.to},
-                                            {"token", caller.token_name},
-                                            {"request_id", request.request_id}});
+          logger_.debug("api create call",
+                        {{"to", request.to},
+                         {"token", creator},
+                         {"replica", forwarding_replica(*ctx, caller).value_or("")},
+                         {"request_id", request.request_id}});
         engine_.create_call(std::move(request), call_done(std::move(finish), "to", realm));
         return grpc::Status::OK;
       });
@@ -204,10 +300,12 @@ grpc::ServerUnaryReactor* CallService::CreateCall(Ctx* ctx, const v1::CreateCall
 grpc::ServerUnaryReactor* CallService::GetCall(Ctx* ctx, const v1::GetCallRequest* req,
                                                v1::Call* resp) {
   return engine_unary(ctx, Role::kRead, "CallService/GetCall", resp,
-                      [&](const Caller&, auto finish) {
+                      [&](const Caller& caller, auto finish) {
                         std::vector<FieldViolation> bad;
                         std::string id = call_id_from_name(req->name(), "name", bad);
                         if (!bad.empty()) return invalid_argument(bad);
+                        if (auto s = route_by_id(id, CallMethod::kGet, *req, caller, *ctx, finish))
+                          return *s;
                         engine_.get_call(std::move(id), call_done(std::move(finish), "name"));
                         return grpc::Status::OK;
                       });
@@ -261,8 +359,11 @@ grpc::ServerUnaryReactor* CallService::HangupCall(Ctx* ctx, const v1::HangupCall
                         std::vector<FieldViolation> bad;
                         std::string id = call_id_from_name(req->name(), "name", bad);
                         if (!bad.empty()) return invalid_argument(bad);
+                        if (auto s =
+                                route_by_id(id, CallMethod::kHangup, *req, caller, *ctx, finish))
+                          return *s;
                         logger_.info("api hangup call",
-                                     {{"call", id}, {"token", caller.token_name}});
+                                     {{"call", id}, {"token", on_behalf_of(*ctx, caller)}});
                         engine_.hangup_call(std::move(id), call_done(std::move(finish), "name"));
                         return grpc::Status::OK;
                       });
@@ -271,12 +372,15 @@ grpc::ServerUnaryReactor* CallService::HangupCall(Ctx* ctx, const v1::HangupCall
 grpc::ServerUnaryReactor* CallService::SendDtmf(Ctx* ctx, const v1::SendDtmfRequest* req,
                                                 v1::Call* resp) {
   return engine_unary(ctx, Role::kCalls, "CallService/SendDtmf", resp,
-                      [&](const Caller&, auto finish) {
+                      [&](const Caller& caller, auto finish) {
                         std::vector<FieldViolation> bad;
                         std::string id = call_id_from_name(req->name(), "name", bad);
                         check_dtmf_digits(req->digits(), bad);
                         std::chrono::milliseconds duration = dtmf_duration(*req, bad);
                         if (!bad.empty()) return invalid_argument(bad);
+                        if (auto s =
+                                route_by_id(id, CallMethod::kSendDtmf, *req, caller, *ctx, finish))
+                          return *s;
                         engine_.send_dtmf(std::move(id), req->digits(), duration,
                                           call_done(std::move(finish), "digits"));
                         return grpc::Status::OK;
@@ -291,8 +395,11 @@ grpc::ServerUnaryReactor* CallService::AnswerCall(Ctx* ctx, const v1::AnswerCall
                         std::string id = call_id_from_name(req->name(), "name", bad);
                         check_sdp(req->sdp_answer(), "sdp_answer", bad);
                         if (!bad.empty()) return invalid_argument(bad);
+                        if (auto s =
+                                route_by_id(id, CallMethod::kAnswer, *req, caller, *ctx, finish))
+                          return *s;
                         logger_.info("api answer call",
-                                     {{"call", id}, {"token", caller.token_name}});
+                                     {{"call", id}, {"token", on_behalf_of(*ctx, caller)}});
                         engine_.answer_call(std::move(id), req->sdp_answer(),
                                             call_done(std::move(finish), "sdp_answer"));
                         return grpc::Status::OK;
@@ -307,9 +414,12 @@ grpc::ServerUnaryReactor* CallService::RejectCall(Ctx* ctx, const v1::RejectCall
                         std::string id = call_id_from_name(req->name(), "name", bad);
                         int status = reject_status(req->sip_status(), bad);
                         if (!bad.empty()) return invalid_argument(bad);
+                        if (auto s =
+                                route_by_id(id, CallMethod::kReject, *req, caller, *ctx, finish))
+                          return *s;
                         logger_.info("api reject call", {{"call", id},
                                                          {"sip_status", status},
-                                                         {"token", caller.token_name}});
+                                                         {"token", on_behalf_of(*ctx, caller)}});
                         engine_.reject_call(std::move(id), status,
                                             call_done(std::move(finish), "sip_status"));
                         return grpc::Status::OK;
@@ -318,9 +428,9 @@ grpc::ServerUnaryReactor* CallService::RejectCall(Ctx* ctx, const v1::RejectCall
 
 grpc::ServerWriteReactor<v1::CallEvent>* CallService::WatchCalls(
     Ctx* ctx, const v1::WatchCallsRequest* req) {
-  return new CallWatchReactor(
-      CallWatchDeps{engine_, auth_, streams_, logger_, watch_counters_, watch_options_}, ctx,
-      *req);
+  return new CallWatchReactor(CallWatchDeps{engine_, auth_, streams_, logger_, watch_counters_,
+                                            watch_options_, replicas_.demand},
+                              ctx, *req);
 }
 
 }  // namespace switchboard::api

@@ -28,17 +28,27 @@
 //   kResourceExhausted → RESOURCE_EXHAUSTED   kAborted → ABORTED
 //   kDeadlineExceeded → DEADLINE_EXCEEDED   kUnavailable → UNAVAILABLE
 //
+// Replicas (docs/scale-out.md; CallReplicas, optional): a client's CreateCall
+// for a device whose flow another replica holds, and the call-id RPCs for
+// calls another replica runs, are carried to that replica and answered with
+// its answer as it gave it (CallRouting); a replica's own request (the
+// internal principal) is always run here. Local WatchCalls streams also see
+// the calls other replicas run (CallWatchDemand, call_watch.h).
+//
 // Threading: handlers run on gRPC callback threads, several at once; done
-// callbacks on the engine thread. The engine must outlive the service.
+// callbacks on the engine thread (or a gRPC client thread for a forwarded
+// RPC). The engine must outlive the service.
 #ifndef SWITCHBOARD_GATEWAY_API_CALL_SERVICE_H_
 #define SWITCHBOARD_GATEWAY_API_CALL_SERVICE_H_
 
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "gateway/api/call_routing.h"
 #include "gateway/api/call_watch.h"
 #include "gateway/api/token_auth.h"
 #include "gateway/api/watch_streams.h"
@@ -51,11 +61,19 @@ namespace switchboard::api {
 
 using CallServiceBase = ::switchboard::v1::CallService::CallbackService;
 
+// Several replicas on one Redis; both null (one process): every call is local.
+struct CallReplicas {
+  CallRouting* routing = nullptr;
+  CallWatchDemand* demand = nullptr;
+};
+
+class CallFinisher;  // call_service.cc: finishes one unary RPC
+
 class CallService final : public CallServiceBase {
  public:
   // Every dependency must outlive the service.
   CallService(calls::CallEngine& engine, const TokenAuthenticator& auth, WatchStreams& streams,
-              CallWatchOptions watch_options, Logger& logger);
+              CallWatchOptions watch_options, Logger& logger, CallReplicas replicas = {});
 
   using Ctx = grpc::CallbackServerContext;
 
@@ -86,12 +104,24 @@ class CallService final : public CallServiceBase {
   grpc::ServerUnaryReactor* engine_unary(Ctx* ctx, Role needed, std::string_view method,
                                          google::protobuf::Message* response, Op&& op);
 
+  // nullopt: run it here; else the RPC is forwarded (OK: the peer's answer
+  // finishes it later) or refused (the error).
+  std::optional<grpc::Status> route_by_id(const std::string& id, CallMethod method,
+                                          const google::protobuf::Message& request,
+                                          const Caller& caller, const Ctx& ctx,
+                                          const CallFinisher& finish);
+  std::optional<grpc::Status> routed(const CallRouting::Route& route, CallMethod method,
+                                     const google::protobuf::Message& request,
+                                     const Caller& caller, const Ctx& ctx,
+                                     const CallFinisher& finish);
+
   calls::CallEngine& engine_;
   const TokenAuthenticator& auth_;
   WatchStreams& streams_;
   CallWatchOptions watch_options_;
   CallWatchCounters watch_counters_;
   Logger& logger_;
+  CallReplicas replicas_;
 };
 
 // The gRPC status for a failed engine result (REQUIRES: !result.ok()).

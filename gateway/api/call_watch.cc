@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gateway/api/call_convert.h"
+#include "gateway/api/replica_metadata.h"
 #include "gateway/api/resource_names.h"
 #include "gateway/api/status.h"
 
@@ -38,10 +39,14 @@ grpc::Status CallWatchReactor::start(grpc::CallbackServerContext& context,
   Caller caller;
   if (grpc::Status s = deps_.auth.authorize(context, Role::kRead, kMethod, &caller); !s.ok())
     return s;
-  token_name_ = caller.token_name;
+  const std::optional<std::string> peer = forwarding_replica(context, caller);
+  token_name_ = peer ? std::string(kInternalPrincipal) + ":" + *peer : caller.token_name;
   const bool may_answer = role_allows(caller.role, Role::kCalls);
 
   calls::CallEventFilter filter;
+  // A peer stream relays only this replica's own calls (never what it relays
+  // itself: events would loop between replicas); a local one sees them all.
+  filter.peer_events = !peer;
   std::vector<FieldViolation> bad;
   if (auto realm = realm_filter(request.realm())) {
     filter.realm = std::move(*realm);
@@ -112,13 +117,32 @@ grpc::Status CallWatchReactor::start(grpc::CallbackServerContext& context,
         }
         streams->wake(handle);  // under inbox->mu: OnDone's detach waits for it
       });
-  // Headers now: a client that has them knows the subscription exists.
-  StartSendInitialMetadata();
   if (deps_.logger.enabled(LogLevel::kDebug))
     deps_.logger.debug("call watch started",
                        {{"token", token_name_},
+                        {"peer", peer.has_value()},
                         {"realm", filter.realm.empty() ? "*" : filter.realm},
                         {"call", filter.call_id.empty() ? "*" : filter.call_id}});
+  if (deps_.demand != nullptr && !peer) {
+    // Headers once the other replicas stream to us too (ready may run at
+    // once, on this thread).
+    gate_ = std::make_shared<Gate>();
+    gate_->reactor = this;
+    {
+      std::lock_guard lock(mu_);
+      gated_ = true;
+    }
+    demand_id_ = deps_.demand->watcher_started(filter, [gate = gate_] {
+      std::lock_guard lock(gate->mu);
+      if (gate->reactor != nullptr) gate->reactor->open_gate();
+    });
+    return grpc::Status::OK;
+  }
+  // Headers now: a client that has them knows the subscription exists.
+  {
+    std::lock_guard lock(mu_);
+    headers_due_ = true;
+  }
   drive();
   return grpc::Status::OK;
 }
@@ -129,6 +153,16 @@ void CallWatchReactor::finish_now(grpc::Status status) {
     finished_ = true;
   }
   Finish(std::move(status));
+}
+
+void CallWatchReactor::open_gate() {
+  {
+    std::lock_guard lock(mu_);
+    if (!gated_) return;
+    gated_ = false;
+    headers_due_ = true;
+  }
+  drive();
 }
 
 void CallWatchReactor::OnWriteDone(bool ok) {
@@ -158,11 +192,16 @@ void CallWatchReactor::close() {
 }
 
 void CallWatchReactor::OnDone() {
+  if (gate_) {
+    std::lock_guard lock(gate_->mu);
+    gate_->reactor = nullptr;
+  }
   {
     std::lock_guard lock(inbox_->mu);
     inbox_->detached = true;
     inbox_->events.clear();
   }
+  if (demand_id_) deps_.demand->watcher_ended(*demand_id_);
   if (subscription_) deps_.engine.unsubscribe(*subscription_);
   if (counted_) --deps_.counters.active;
   deps_.streams.remove(handle_.get());
@@ -185,7 +224,8 @@ void CallWatchReactor::drive() {
     if (!cancelled_ && !closing_) {
       std::lock_guard inbox(inbox_->mu);
       overflow = inbox_->overflow;
-      if (!overflow && !inbox_->events.empty()) {
+      // Gated: events wait in the inbox (bounded as ever) for open_gate().
+      if (!overflow && !gated_ && !inbox_->events.empty()) {
         next = std::move(inbox_->events.front());
         inbox_->events.pop_front();
       }
@@ -218,6 +258,13 @@ void CallWatchReactor::drive() {
       lock.unlock();
       Finish(std::move(status));  // the reactor may be done from here on: touch nothing
       return;
+    }
+    if (headers_due_) {
+      // A client that has the headers knows its subscriptions exist.
+      headers_due_ = false;
+      lock.unlock();
+      StartSendInitialMetadata();
+      lock.lock();
     }
     if (!next) {
       if (again_) continue;

@@ -15,6 +15,14 @@
 // the client's cancel with CANCELLED. The engine subscription is dropped in
 // OnDone.
 //
+// Replicas (docs/scale-out.md): a stream opened by another replica (the
+// internal principal with the x-switchboard-replica metadata,
+// replica_metadata.h) is a peer stream: it carries only the calls this
+// replica runs itself, so relayed events never loop. Every other stream is
+// local: it also sees the calls other replicas run (relayed into the engine,
+// CallEventFilter::peer_events), and with a CallWatchDemand its headers wait
+// until the streams from the other replicas that it needs are open.
+//
 // Read tokens never see INCOMING events (and are refused when they ask for
 // them by type): an INCOMING event is an offer to answer, and the engine
 // answers 480 at once when no calls/admin watcher wants it.
@@ -36,6 +44,7 @@
 #include <optional>
 #include <string>
 
+#include "gateway/api/call_routing.h"
 #include "gateway/api/token_auth.h"
 #include "gateway/api/watch_streams.h"
 #include "gateway/calls/call_engine.h"
@@ -66,6 +75,7 @@ struct CallWatchDeps {
   Logger& logger;
   CallWatchCounters& counters;
   CallWatchOptions options;
+  CallWatchDemand* demand = nullptr;  // replicas only: see above
 };
 
 class CallWatchReactor final : public grpc::ServerWriteReactor<::switchboard::v1::CallEvent>,
@@ -86,6 +96,14 @@ class CallWatchReactor final : public grpc::ServerWriteReactor<::switchboard::v1
   void destroy() override { delete this; }
 
  private:
+  // Lets a CallWatchDemand's `ready` reach the reactor while it lives
+  // (OnDone clears it; recursive: OnDone may run inside the drive() that
+  // `ready` started).
+  struct Gate {
+    std::recursive_mutex mu;
+    CallWatchReactor* reactor = nullptr;
+  };
+
   // What the engine's callback and the stream share; outlives either.
   struct Inbox {
     std::mutex mu;
@@ -98,12 +116,15 @@ class CallWatchReactor final : public grpc::ServerWriteReactor<::switchboard::v1
   grpc::Status start(grpc::CallbackServerContext& context,
                      const ::switchboard::v1::WatchCallsRequest& request);
   void finish_now(grpc::Status status);
+  void open_gate();  // the peer streams this watcher needs are open: headers, then events
   void drive();
 
   CallWatchDeps deps_;
   std::shared_ptr<WatchHandle> handle_;
   std::shared_ptr<Inbox> inbox_;
   std::optional<calls::CallEngine::SubscriptionId> subscription_;
+  std::shared_ptr<Gate> gate_;
+  std::optional<CallWatchDemand::WatcherId> demand_id_;
   bool counted_ = false;  // holds one of max_watchers
   std::string token_name_;
 
@@ -114,6 +135,8 @@ class CallWatchReactor final : public grpc::ServerWriteReactor<::switchboard::v1
   bool finished_ = false;
   bool cancelled_ = false;
   bool closing_ = false;
+  bool gated_ = false;         // waiting for peer streams: no headers, no events yet
+  bool headers_due_ = false;   // send the response headers on the next drive()
   uint64_t last_sequence_ = 0;
   ::switchboard::v1::CallEvent out_;  // the message in flight (only the pumper)
 };

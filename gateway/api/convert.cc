@@ -167,6 +167,7 @@ v1::Binding to_proto(const registrar::Binding& b) {
   out.set_transport(b.transport);
   out.set_source_address(source_address(b.source_ip, b.source_port));
   out.set_local_address(b.local_address);
+  out.set_replica(b.replica);
   split_path(b.path, out.mutable_path());
   out.set_instance_id(b.instance_id);
   out.set_reg_id(b.reg_id);

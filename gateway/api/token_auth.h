@@ -14,6 +14,12 @@
 //
 // Logs name the token (its configured name), never the token itself.
 //
+// Replicas (docs/scale-out.md) present one more credential to each other:
+// the internal token (replica.token). It is compared in the same constant-time
+// pass and authorizes as the internal principal "replica" with role calls
+// (which includes read), Caller::internal set; it is not a configured API
+// token and a reload does not replace it.
+//
 // Threading: authorize() from any thread at once; the token list is fixed at
 // construction.
 #ifndef SWITCHBOARD_GATEWAY_API_TOKEN_AUTH_H_
@@ -39,7 +45,11 @@ namespace switchboard::api {
 struct Caller {
   std::string token_name;
   Role role = Role::kRead;
+  bool internal = false;  // another replica, with the internal token
 };
+
+// The token name of the internal principal, in logs.
+inline constexpr std::string_view kInternalPrincipal = "replica";
 
 // Refusals since construction (each logged at warn).
 struct AuthStats {
@@ -50,7 +60,9 @@ struct AuthStats {
 class TokenAuthenticator {
  public:
   // `logger` may be null (no logs); it must outlive the authenticator.
-  TokenAuthenticator(std::vector<ApiToken> tokens, Logger* logger);
+  // `internal_token`: the replicas' shared token ("" = none accepted).
+  TokenAuthenticator(std::vector<ApiToken> tokens, Logger* logger,
+                     std::string_view internal_token = {});
 
   // OK when the call carries a known token whose role allows `needed`;
   // `method` ("AdminService/CreateRealm") is for messages and logs. On OK,
@@ -75,6 +87,8 @@ class TokenAuthenticator {
   mutable std::mutex mu_;  // guards the pointer only, for a copy per call
   std::shared_ptr<const std::vector<ApiToken>> tokens_;
   Logger* logger_;
+  bool has_internal_ = false;
+  Sha256 internal_sha256_{};  // of the internal token; only its hash is kept
   mutable std::atomic<uint64_t> unauthenticated_{0};
   mutable std::atomic<uint64_t> permission_denied_{0};
 };

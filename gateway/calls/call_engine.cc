@@ -31,6 +31,7 @@ bool CallEventFilter::wants(const CallEvent& event) const {
   return false;
 }
 
+// About this engine's own inbound calls, so peer_events plays no part.
 bool CallEventFilter::wants_incoming(std::string_view r) const {
   if (!realm.empty() && !sip::lex::iequals(realm, r)) return false;
   if (!call_id.empty()) return false;  // a new call cannot have a known id yet
@@ -119,6 +120,12 @@ CallEngine::SubscriptionId CallEngine::subscribe(CallEventFilter filter,
 
 void CallEngine::unsubscribe(SubscriptionId id) { impl_->unsubscribe(id); }
 
+void CallEngine::publish_peer_event(CallEvent event) {
+  Impl* impl = impl_.get();
+  impl->submit([impl, event = std::move(event)]() mutable { impl->publish_peer(std::move(event)); },
+               [] {});
+}
+
 void CallEngine::set_draining(bool draining) { impl_->draining_ = draining; }
 
 size_t CallEngine::active_calls() const { return impl_->active_.load(std::memory_order_relaxed); }
@@ -151,7 +158,9 @@ bool CallEngine::handles_method(std::string_view method) {
 // Impl: lifecycle
 
 CallEngine::Impl::Impl(CallEngineOptions options, CallEngineDeps deps)
-    : options_(std::move(options)), deps_(std::move(deps)), ids_(deps_.tags) {
+    : options_(std::move(options)),
+      deps_(std::move(deps)),
+      ids_(deps_.tags, options_.call_id_node) {
   timers_.t1 = options_.t1;
   timers_.t2 = options_.t2;
   timers_.t4 = options_.t4;
@@ -308,6 +317,18 @@ void CallEngine::Impl::emit(Call& call, CallEventType type, std::string digit) {
   std::vector<SubscriptionId> ids;
   for (const auto& [id, s] : subscribers_)
     if (s.first.wants(event)) ids.push_back(id);
+  for (SubscriptionId id : ids) {
+    auto it = subscribers_.find(id);  // a callback may have unsubscribed another
+    if (it != subscribers_.end()) it->second.second(event);
+  }
+}
+
+void CallEngine::Impl::publish_peer(CallEvent event) {
+  event.sequence = ++event_sequence_;
+  std::lock_guard lock(subscribers_mu_);
+  std::vector<SubscriptionId> ids;
+  for (const auto& [id, s] : subscribers_)
+    if (s.first.peer_events && s.first.wants(event)) ids.push_back(id);
   for (SubscriptionId id : ids) {
     auto it = subscribers_.find(id);  // a callback may have unsubscribed another
     if (it != subscribers_.end()) it->second.second(event);

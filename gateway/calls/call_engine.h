@@ -82,6 +82,15 @@ struct CallEngineOptions {
   // wildcard listener, the source address the kernel routes to the device from).
   std::string advertised_host;
   int retry_after_seconds = 5;                        // 503s for inbound when over limits/draining
+  // Several replicas on one Redis (docs/scale-out.md): this replica's id.
+  // When set, CreateCall rings only the bindings whose flow this process
+  // holds (Binding::replica == replica_id, or "" for bindings written before
+  // replicas were recorded): a NAT mapping or TCP connection exists only at
+  // the replica that took the REGISTER. "" (one process): every binding.
+  std::string replica_id;
+  // A number no other live replica holds (the replica directory's node):
+  // call ids then carry it and never collide across replicas (call_ids.h).
+  std::optional<uint16_t> call_id_node;
 };
 
 struct CallEngineDeps {
@@ -99,6 +108,10 @@ struct CallEventFilter {
   std::string realm;                       // "" = every realm
   std::string call_id;                     // "" = every call (else only this call's events)
   std::vector<CallEventType> types;        // empty = every type
+  // Also the events of calls other replicas run, which this replica relays
+  // (publish_peer_event): a local WatchCalls stream wants them; a peer's
+  // stream (it would loop them back), metrics and logs do not.
+  bool peer_events = false;
   bool wants(const CallEvent& event) const;
   // True when an INCOMING event for `realm` would be delivered.
   bool wants_incoming(std::string_view realm) const;
@@ -170,6 +183,13 @@ class CallEngine final : public RequestHandler {
   // offering an inbound call and answering it 480.
   SubscriptionId subscribe(CallEventFilter filter, std::function<void(const CallEvent&)> on_event);
   void unsubscribe(SubscriptionId id);
+
+  // An event of a call another replica runs (read from that replica's
+  // WatchCalls stream), for this replica's subscribers with peer_events:
+  // it gets this engine's next sequence number (so a stream's sequences keep
+  // increasing) and is delivered in order with the engine's own events. It
+  // changes no call here. Dropped once the engine is stopping.
+  void publish_peer_event(CallEvent event);
 
   // Refuse new calls (inbound INVITE → 503 + Retry-After, CreateCall →
   // kUnavailable) while letting existing ones finish; for graceful drain.

@@ -28,18 +28,29 @@ std::string CallIdGenerator::next(std::chrono::system_clock::time_point now) {
   auto ms_signed =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   uint64_t ms = ms_signed < 0 ? 0 : uint64_t(ms_signed) & 0xffffffffffffull;
+  // With a node the sequence has 16 bits, else 32.
+  const uint32_t limit_mask = node_ ? 0xffffu : 0xffffffffu;
   if (ms > last_ms_) {
     last_ms_ = ms;
-    // Start low enough that a burst within one millisecond cannot wrap.
-    sequence_ = random32(tags_) & 0x7fffffffu;
-  } else if (++sequence_ == 0) {
-    // 2^31 ids in one millisecond: borrow the next one rather than repeat.
+    // Start in the lower half so that a burst within one millisecond cannot wrap.
+    sequence_ = random32(tags_) & (limit_mask >> 1);
+  } else if (sequence_ == limit_mask) {
+    // The sequence is used up within one millisecond: borrow the next one
+    // rather than repeat.
     ++last_ms_;
+    sequence_ = 0;
+  } else {
+    ++sequence_;
   }
   std::string id = "c";
   id.reserve(21);
   append_hex(id, last_ms_, 12);
-  append_hex(id, sequence_, 8);
+  if (node_) {
+    append_hex(id, *node_, 4);
+    append_hex(id, sequence_, 4);
+  } else {
+    append_hex(id, sequence_, 8);
+  }
   return id;
 }
 

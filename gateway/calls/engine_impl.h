@@ -203,6 +203,7 @@ class CallEngine::Impl {
   Call* find(const std::string& id);
   Call& add_call(CallInfo info);
   void emit(Call& call, CallEventType type, std::string digit = {});
+  void publish_peer(CallEvent event);  // CallEngine::publish_peer_event
   void end_call(Call& call, EndReason reason, int status, std::string_view sip_reason,
                 std::string detail);
   void settle_waiters(Call& call);

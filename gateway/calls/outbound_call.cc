@@ -319,6 +319,9 @@ void CallEngine::Impl::create_call(CreateCallRequest request, CallEngine::Done d
   for (registrar::Binding& b : bindings) {
     if (targets.size() >= kMaxBranches) break;
     if (!request.sip_auth_username.empty() && b.username != request.sip_auth_username) continue;
+    // Another replica holds this flow: only it can reach the device.
+    if (!options_.replica_id.empty() && !b.replica.empty() && b.replica != options_.replica_id)
+      continue;
     if (std::optional<Leg> leg = leg_for(b)) targets.emplace_back(std::move(b), std::move(*leg));
   }
   if (targets.empty()) {

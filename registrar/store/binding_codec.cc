@@ -8,7 +8,9 @@
 namespace registrar {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+// Version 1 lacks the trailing replica (binding_codec.h); still decoded.
+constexpr uint8_t kVersionWithoutReplica = 1;
+constexpr uint8_t kVersion = 2;
 constexpr uint8_t kAorStored = 1 << 0;
 
 }  // namespace
@@ -39,11 +41,13 @@ void encode_binding(const Binding& b, std::string_view row_aor, int64_t base_ms,
   put_zigzag(out, to_epoch_ms(b.expires_at) - base_ms);
   put_zigzag(out, to_epoch_ms(b.first_registered) - base_ms);
   put_zigzag(out, to_epoch_ms(b.last_registered) - base_ms);
+  put_string(out, b.replica);
 }
 
 bool decode_binding(std::string_view blob, std::string_view row_aor, int64_t base_ms, Binding& b) {
   VarintReader r(blob);
-  if (r.byte() != kVersion) return false;
+  const uint8_t version = r.byte();
+  if (version != kVersion && version != kVersionWithoutReplica) return false;
   const uint8_t flags = r.byte();
   if ((flags & ~kAorStored) != 0) return false;
   if ((flags & kAorStored) != 0) {
@@ -60,6 +64,11 @@ bool decode_binding(std::string_view blob, std::string_view row_aor, int64_t bas
   const uint64_t reg_id = r.varint(), cseq = r.varint();
   const int64_t q = r.zigzag();
   const int64_t expires = r.zigzag(), first = r.zigzag(), last = r.zigzag();
+  if (version == kVersion) {
+    r.string(b.replica);
+  } else {
+    b.replica.clear();
+  }
   constexpr uint64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
   if (!r.done_ok() || port > 65535 || reg_id > kMaxU32 || cseq > kMaxU32 ||
       q < std::numeric_limits<int>::min() || q > std::numeric_limits<int>::max()) {

@@ -25,10 +25,14 @@
 #ifndef SWITCHBOARD_REGISTRAR_STORE_BINDING_STORE_H_
 #define SWITCHBOARD_REGISTRAR_STORE_BINDING_STORE_H_
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "registrar/binding.h"
@@ -42,6 +46,25 @@ struct StoreResult {
   // The sequence the store gave the write's first event; its other events
   // have the following ones. 0 when the write had no event or failed.
   uint64_t first_sequence = 0;
+  // A guarded write found the AOR changed by another process since the set
+  // its change was computed from (see AorGuard): nothing was written.
+  bool conflict = false;
+};
+
+// Optimistic concurrency for stores shared by several processes (replicas):
+// every stored set carries the stamp of the write that made it, and a guarded
+// write applies only if the stored stamp is still `expect` (0: no set stored).
+// Stamps are unique per write across processes (BindingStore::new_stamp).
+struct AorGuard {
+  uint64_t expect = 0;
+  uint64_t stamp = 0;  // the new set's stamp
+};
+
+// An AOR's stored set with its stamp (0 when nothing is stored).
+struct StoredAor {
+  std::string aor;
+  uint64_t stamp = 0;
+  std::vector<Binding> bindings;
 };
 
 // The event log's extent. Sequences start at 1 and are never reused: after
@@ -96,7 +119,49 @@ class BindingStore {
 
   // Blocks until every write issued before the call is durable.
   virtual void flush() = 0;
+
+  // --- Stores shared by several processes (Redis). Embedded stores keep the
+  // defaults: one process, no guard needed.
+
+  // True when other processes write the same data: the LocationService then
+  // guards its writes, re-reads an AOR on a conflict, and leaves publishing
+  // events to whoever follows the store's event log (RedisEventTailer).
+  virtual bool shared() const { return false; }
+  // A stamp no other write of any process sharing the store will use. Any thread.
+  virtual uint64_t new_stamp() { return 0; }
+  // replace_aor() that applies only while the stored set's stamp is
+  // guard.expect; otherwise `done` gets ok = false, conflict = true. The
+  // stored set gets guard.stamp, and so do the write's events.
+  virtual void replace_aor_guarded(std::string aor, AorGuard guard, std::vector<Binding> bindings,
+                                   std::vector<RegistrationEvent> events,
+                                   std::function<void(const StoreResult&)> done) {
+    (void)guard;
+    replace_aor(std::move(aor), std::move(bindings), std::move(events), std::move(done));
+  }
+  // The AOR's stored set as it is now (expired bindings included); nullopt
+  // when the store cannot be read. Blocking: not for the hot path.
+  virtual std::optional<StoredAor> read_aor(std::string_view aor) {
+    (void)aor;
+    return std::nullopt;
+  }
+  // Every stored set that still has an unexpired binding, whole (its expired
+  // bindings included, so that their expiry can still be reported), with
+  // its stamp. Start-up.
+  virtual std::vector<StoredAor> load_sets(WallTime now);
 };
+
+// The default load_sets(): load_unexpired() grouped by AOR (stamp 0), in AOR order.
+inline std::vector<StoredAor> BindingStore::load_sets(WallTime now) {
+  std::vector<Binding> all = load_unexpired(now);
+  std::stable_sort(all.begin(), all.end(),
+                   [](const Binding& a, const Binding& b) { return a.aor < b.aor; });
+  std::vector<StoredAor> out;
+  for (Binding& b : all) {
+    if (out.empty() || out.back().aor != b.aor) out.push_back(StoredAor{.aor = b.aor, .stamp = 0, .bindings = {}});
+    out.back().bindings.push_back(std::move(b));
+  }
+  return out;
+}
 
 }  // namespace registrar
 

@@ -31,6 +31,10 @@ StoreResult failure(std::string error) {
   return StoreResult{.ok = false, .error = std::move(error)};
 }
 
+// Binding::replica has no column: the embedded store serves one process, so
+// every binding it holds is that process's and its replica is "" (a binding
+// written with another value loads back with ""). The event log keeps it (its
+// blobs are binding_codec.h's).
 constexpr std::string_view kColumns =
     "aor, contact, realm, username, transport, source_ip, source_port, local_address, "
     "connection_id, path, instance_id, reg_id, call_id, cseq, expires_at, q, user_agent, "
@@ -260,6 +264,7 @@ struct SqliteBindingStore::Impl {
     b.user_agent = s.column_text(16);
     b.first_registered = from_ms(s.column_int64(17));
     b.last_registered = from_ms(s.column_int64(18));
+    b.replica.clear();  // not stored: one process (kColumns)
     return true;
   }
 

@@ -25,6 +25,9 @@
 // quarter over max_events). read_events() and event_log_state() use a second,
 // read-only connection: under WAL they never wait for the writer's fsync.
 //
+// Binding::replica is not stored in the bindings table (one process uses the
+// embedded store): load_unexpired() returns it as "". Events keep it.
+//
 // Failure: if any statement or the COMMIT fails, the transaction is rolled
 // back and every callback of the batch gets !ok with the SQLite error (and no
 // event is stored). A write that breaks the REQUIRES of replace_aor (another

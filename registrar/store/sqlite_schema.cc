@@ -8,7 +8,9 @@ namespace {
 
 // Version 1: bindings (the location service), realms and credentials.
 // Times are integer milliseconds since the Unix epoch; 64-bit unsigned ids
-// are stored as their two's-complement int64.
+// are stored as their two's-complement int64. Binding::replica deliberately
+// has no column (no migration adds one): the embedded store serves one
+// process, so its bindings load with replica "" (sqlite_binding_store.cc).
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE bindings (
   aor              TEXT    NOT NULL,
@@ -66,7 +68,8 @@ CREATE TABLE credentials (
 // so that a sequence is never reused, even after every row was trimmed or the
 // newest ones were deleted: SQLite keeps the highest one in sqlite_sequence.
 // No index on time: retention deletes a prefix by sequence (see
-// SqliteBindingStore), so the table stays one append-only b-tree.
+// SqliteBindingStore), so the table stays one append-only b-tree. Blobs of
+// binding_codec.h version 1 (before Binding::replica) and 2 both decode.
 constexpr const char* kSchemaV2 = R"sql(
 CREATE TABLE events (
   sequence INTEGER PRIMARY KEY AUTOINCREMENT,

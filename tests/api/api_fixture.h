@@ -4,6 +4,16 @@
 // ApiServer on 127.0.0.1 port 0, and a real gRPC channel with the generated
 // stubs. Only the clock is simulated (binding expiry, event ages).
 //
+// With SWITCHBOARD_TEST_STORE=redis (the ctest variants "api_redis.*") the
+// same on the Redis stores, as one replica runs them (docs/scale-out.md): a
+// RedisCredentialStore and a RedisBindingStore under a key prefix of the
+// test's own on a redis-server shared by the test process
+// (tests/registrar/redis_test_stores.h), the LocationService with a replica
+// id, and a RedisEventTailer that publishes the binding events to the hub
+// after reading them back from Redis — asynchronously: put_binding() and
+// flush() wait for that, as they wait for the commit. Skipped when
+// redis-server is not installed.
+//
 // With FixtureOptions::calls, a real CallEngine too, over a real SipServer on
 // udp:127.0.0.1 (port 0), attached to the ApiServer (CallService): the
 // engine uses the system clock (its timers run for real; they are shrunk).
@@ -33,6 +43,8 @@
 #include "registrar/nonce.h"
 #include "registrar/random.h"
 #include "registrar/registrar.h"
+#include "registrar/store/binding_store.h"
+#include "registrar/store/credential_store.h"
 #include "registrar/store/sqlite_binding_store.h"
 #include "registrar/store/sqlite_credential_store.h"
 #include "sip/clock.h"
@@ -43,6 +55,9 @@
 
 namespace registrar {
 class Authenticator;
+namespace testing {
+class RedisTestStores;
+}
 }
 namespace switchboard {
 class SipServer;
@@ -101,7 +116,9 @@ class ApiTest : public testing::Test {
   // and waits until it is durable and published.
   void put_binding(const registrar::Binding& b);
   // Waits until every write so far is committed (and its events published).
-  void flush() { bindings->flush(); }
+  void flush();
+  // The stores are Redis' (SWITCHBOARD_TEST_STORE=redis).
+  bool on_redis() const { return redis_ != nullptr; }
 
   // REGISTER sip:{realm} for user@realm through the real Registrar, answering
   // the challenge with `ha1` (MD5) presented as `auth_user`. The final status.
@@ -114,8 +131,9 @@ class ApiTest : public testing::Test {
   registrar::testing::TempDir dir;
   sip::ManualClock clock;
   switchboard::Logger logger{switchboard::LogLevel::kError};
-  std::unique_ptr<registrar::SqliteCredentialStore> credentials;
-  std::unique_ptr<registrar::SqliteBindingStore> bindings;
+  // SQLite (in `dir`), or Redis with SWITCHBOARD_TEST_STORE=redis.
+  std::unique_ptr<registrar::CredentialStore> credentials;
+  std::unique_ptr<registrar::BindingStore> bindings;
   std::unique_ptr<registrar::EventHub> hub;
   std::unique_ptr<registrar::LocationService> location;
   registrar::SeededRandom random{7};
@@ -133,6 +151,7 @@ class ApiTest : public testing::Test {
   std::unique_ptr<v1::AdminService::Stub> admin_;
   std::unique_ptr<v1::RegistrationService::Stub> registrations_;
   std::unique_ptr<v1::CallService::Stub> calls_;
+  std::unique_ptr<registrar::testing::RedisTestStores> redis_;  // Redis only: the tailer
   int cseq_ = 0;
 };
 

@@ -47,6 +47,7 @@ TEST_F(BindingsApi, ListByRealm) {
   registrar::Binding a = binding("alice@acme.example", "sip:alice@192.0.2.4:5062");
   a.q = 500;
   a.path = "<sip:p1.example;lr>,<sip:p2.example;lr>";
+  a.replica = "switchboard-1";
   put_binding(a);
   put_binding(binding("bob@other.example", "sip:bob@192.0.2.5:5062"));
   v1::ListBindingsResponse r;
@@ -60,6 +61,7 @@ TEST_F(BindingsApi, ListByRealm) {
   EXPECT_EQ(b.transport(), "udp");
   EXPECT_EQ(b.source_address(), "192.0.2.4:5062");
   EXPECT_EQ(b.local_address(), "udp:127.0.0.1:5060");
+  EXPECT_EQ(b.replica(), "switchboard-1");
   EXPECT_THAT(b.path(), ElementsAre("<sip:p1.example;lr>", "<sip:p2.example;lr>"));
   ASSERT_TRUE(b.has_q());
   EXPECT_FLOAT_EQ(b.q(), 0.5f);

@@ -79,6 +79,7 @@ class WatchApi : public ApiTest {
 TEST_F(WatchApi, LiveEventsInOrder) {
   Watch w = watch();
   registrar::Binding b = binding("alice@acme.example", "sip:alice@192.0.2.4:5062;transport=udp");
+  b.replica = "switchboard-1";
   put_binding(b);
   put_binding(b);  // refresh
   ASSERT_TRUE(location->remove(b.aor, b.contact, "api"));
@@ -102,6 +103,8 @@ TEST_F(WatchApi, LiveEventsInOrder) {
   EXPECT_EQ(reg.binding().source_address(), "192.0.2.4:5062");
   EXPECT_EQ(reg.source_address(), "192.0.2.4:5062");
   EXPECT_EQ(reg.user_agent(), "ApiTest/1.0");
+  EXPECT_EQ(reg.binding().replica(), "switchboard-1");
+  EXPECT_EQ(events[3].binding().replica(), "");
   EXPECT_TRUE(reg.has_event_time());
   EXPECT_FALSE(reg.binding().has_q());
   EXPECT_EQ(events[2].reason(), "api");

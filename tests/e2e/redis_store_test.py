@@ -3,13 +3,16 @@
 real redis-server started by the test (its own port and data directory, AOF
 with appendfsync always) and stopped by PID.
 
---part register: sipp registers 500 users (authenticated REGISTER flows, all
-  must succeed); Redis then holds exactly 500 `sb:aor:*` keys. SIGTERM stops
+--part register: without a nonce secret the server refuses to start on Redis
+  (exit 2 naming nonce.secret). sipp registers 500 users (authenticated REGISTER
+  flows, all must succeed); Redis then holds exactly 500 `sb:aor:*` keys, whose
+  bindings name the replica that took them (replica.id). SIGTERM stops
   switchboard (exit 0); started again on the same Redis it logs "bindings
   loaded" 500 and switchboard_registrations_active{realm} is 500.
 
---part outage: sipp registers 1,500 users at 100/s while the test stops
-  redis-server (SIGTERM) for ~5 s and starts it again on the same port and
+--part outage: sipp registers 2,500 users at 100/s (25 s of load: ~2 s
+  before, 10 s during and ~12 s after the outage) while the test stops
+  redis-server (SIGTERM) for 10 s and starts it again on the same port and
   data directory (AOF: the data survives). From sipp's -trace_msg log, per
   Call-ID/CSeq: every REGISTER got a final response (none left unanswered),
   the only statuses are 401, 200 and 503, every 503 carries Retry-After and
@@ -37,6 +40,7 @@ import switchboard_e2e as e2e
 
 REALM = "redis.switchboard.test"
 PREFIX = "sb:"
+REPLICA = "e2e-replica-a"
 METRICS_ON = "metrics:\n  listen: \"127.0.0.1:0\"\n"
 
 
@@ -170,8 +174,8 @@ class RedisServer:
 
 
 def redis_config(work, redis, users):
-    store = "store:\n  kind: redis\n  url: %s\n  prefix: %s\n" % (
-        e2e.yaml_str(redis.url()), e2e.yaml_str(PREFIX))
+    store = "store:\n  kind: redis\n  url: %s\n  prefix: %s\nreplica:\n  id: %s\n" % (
+        e2e.yaml_str(redis.url()), e2e.yaml_str(PREFIX), REPLICA)
     return e2e.config_yaml(os.path.join(work, "data"), [e2e.realm_yaml(REALM, users)],
                            extra=METRICS_ON + store)
 
@@ -218,7 +222,17 @@ def part_register(binary):
     e2e.write_users_csv(csv, users)
     redis = RedisServer(work).start()
     try:
-        server = e2e.Server(binary, work, redis_config(work, redis, users)).start()
+        # Replicas must share the nonce secret: without one the start fails, as any
+        # invalid configuration does.
+        config = redis_config(work, redis, users)
+        no_secret = os.path.join(work, "no-secret.yaml")
+        with open(no_secret, "w") as f:
+            f.write(re.sub(r"nonce:\n  secret: .*\n", "", config))
+        rc, _, err = ops.run(binary, ["--config", no_secret])
+        e2e.check(rc == 2 and "nonce.secret: required with store.kind redis" in err,
+                  "Redis without a nonce secret: exit %d, stderr %r" % (rc, err.strip()))
+
+        server = e2e.Server(binary, work, config).start()
         ok, failed, sipp_port, rc = e2e.run_sipp(work, server.udp_port, REALM, csv, n)
         e2e.log("sipp: %d successful, %d failed" % (ok, failed))
         e2e.check(ok == n and failed == 0 and rc == 0,
@@ -232,6 +246,9 @@ def part_register(binary):
         e2e.check(keys == want, "the aor keys differ from the users': extra %s, missing %s" %
                   (sorted(keys - want)[:5], sorted(want - keys)[:5]))
         e2e.log("Redis holds %d %saor:* keys, one per user" % (len(keys), PREFIX))
+        value = r.call("GET", aor_key(users[0][0]))
+        e2e.check(REPLICA.encode() in value, "%s does not name replica %s: %r" %
+                  (aor_key(users[0][0]), REPLICA, value))
         r.close()
 
         rc = server.stop()
@@ -260,7 +277,7 @@ def part_register(binary):
 
 
 # --------------------------------------------------------------------------
-# 2. outage: Redis stopped for ~5 s under sipp load, then back
+# 2. outage: Redis stopped for 10 s under sipp load, then back
 
 
 class ReadyzWatcher(threading.Thread):
@@ -284,8 +301,11 @@ class ReadyzWatcher(threading.Thread):
 
 def part_outage(binary):
     work = e2e.temp_dir("redis-outage")
-    n, rate = 1500, 100
-    outage = 5.0
+    # The issue's figure: Redis down for 10 s under registration load. sipp's
+    # load must cover before, during and after: 2,500 flows at 100/s = 25 s,
+    # the stop comes ~2 s in, so ~12 s of flows follow the restart.
+    n, rate = 2500, 100
+    outage = 10.0
     users = [("user%d" % k, e2e.random_password()) for k in range(1, n + 1)]
     password = dict(users)
     csv = os.path.join(work, "users.csv")
@@ -401,6 +421,12 @@ def part_outage(binary):
                                 if t_stopped + 0.5 <= t <= t_up})
         e2e.check(during_outage == [503], "statuses while Redis was down: %s (only 503 is right)"
                   % during_outage)
+        # The load spanned the whole outage: 503s from its first to its last second.
+        times_503 = sorted(t for v in answers.values() for t, s in v if s == 503)
+        e2e.check(times_503 and times_503[0] < t_stopped + 1.5 and times_503[-1] > t_up - 1.0,
+                  "503s only from +%.1f s to +%.1f s of a %.1f s outage: the load did not span it"
+                  % (times_503[0] - t_down, times_503[-1] - t_down, t_up - t_down)
+                  if times_503 else "no 503 at all")
         after_up = sorted((round(t - t_up, 3), k) for k, v in answers.items()
                           for t, s in v if s == 503 and t > t_up)
         e2e.log("%d 503s after redis-server was back (s after, key): %s" %

@@ -2,9 +2,17 @@
 // SipServer whose handler is the Registrar, over loopback UDP (and TCP). Only
 // the clock is simulated. Each test names one rule of RFC 3261 §10.3 (or of
 // the digest RFCs) and reads like its ladder diagram.
+//
+// The stores are in memory; with SWITCHBOARD_TEST_STORE=redis (ctest
+// "flows_redis.*") the same flows run on the Redis stores as a replica runs
+// them (flow_stores.h). There the binding events reach the observers from the
+// event log's tailer, a moment after the 200: RecordingObserver::take() waits
+// for them.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <future>
 #include <memory>
 
 #include "gateway/default_handler.h"
@@ -14,6 +22,7 @@
 #include "registrar/nonce.h"
 #include "registrar/random.h"
 #include "registrar/registrar.h"
+#include "flow_stores.h"
 #include "registrar/store/memory_stores.h"
 #include "scripted_ua.h"
 #include "sip/auth_params.h"
@@ -78,10 +87,13 @@ class RecordingObserver : public registrar::RegistrationObserver {
     std::lock_guard lock(mu_);
     return auth_failures_;
   }
+  // Every event so far; first waits (Redis) until what is committed is published.
   std::vector<std::string> take() {
+    if (before_take) EXPECT_TRUE(before_take()) << "binding events not published within 10 s";
     std::lock_guard lock(mu_);
     return std::exchange(events_, {});
   }
+  std::function<bool()> before_take;
 
  private:
   void add(std::string e) {
@@ -101,7 +113,10 @@ class RegistrarFlow : public testing::Test {
  protected:
   RegistrarFlow() : RegistrarFlow(registrar::LocationOptions{}) {}
   explicit RegistrarFlow(registrar::LocationOptions location_options)
-      : location(store, clock, location_options) {
+      : stores(clock, location_options),
+        credentials(stores.credentials()),
+        store(stores.bindings()),
+        location(stores.location()) {
     registrar::Realm acme;
     acme.name = "acme.test";
     acme.min_expires = 60;
@@ -136,6 +151,8 @@ class RegistrarFlow : public testing::Test {
       credentials.put_credential(registrar::Credential::from_password(realm, "bob", "bob-pw", realm));
     }
     location.add_observer(&observer);
+    observer.before_take = [this] { return stores.wait_published(); };
+    stores.start();
 
     switchboard::SipServerOptions o;
     o.listen.push_back(*sip::transport::parse_listen_address("udp:127.0.0.1:0", nullptr));
@@ -148,7 +165,14 @@ class RegistrarFlow : public testing::Test {
     udp_port = server->bound_address(sip::transport::Protocol::kUdp)->port;
     tcp_port = server->bound_address(sip::transport::Protocol::kTcp)->port;
   }
-  ~RegistrarFlow() override { server->stop(); }
+  ~RegistrarFlow() override {
+    server->stop();
+    stores.stop();  // Redis: the tailer calls the observer
+  }
+  void SetUp() override {
+    ASSERT_TRUE(stores.error().empty()) << stores.error();
+    if (!stores.skip_reason().empty()) GTEST_SKIP() << stores.skip_reason();
+  }
 
   ScriptedUa ua(std::string user, std::string password, std::string domain = "acme.test", bool tcp = false) {
     return ScriptedUa(std::move(user), std::move(password), std::move(domain), "127.0.0.1",
@@ -157,14 +181,15 @@ class RegistrarFlow : public testing::Test {
 
   sip::ManualClock clock;
   registrar::SeededRandom random{42};
-  registrar::MemoryCredentialStore credentials;
-  registrar::MemoryBindingStore store;
-  registrar::LocationService location{store, clock};
+  FlowStores stores;  // memory, or Redis (SWITCHBOARD_TEST_STORE=redis)
+  registrar::CredentialStore& credentials;
+  registrar::BindingStore& store;
+  registrar::LocationService& location;
   std::vector<uint8_t> secret = std::vector<uint8_t>(32, 7);
   registrar::NonceService nonces{secret, clock, random};
   registrar::NonceCounter counts{clock};
   registrar::AuthThrottle throttle{clock, {.max_failures = 5}};
-  registrar::Registrar reg{{credentials, location, nonces, counts, clock, &throttle}};
+  registrar::Registrar reg{{credentials, location, nonces, counts, clock, &throttle, stores.replica_id()}};
   RecordingObserver observer;
   std::unique_ptr<switchboard::SipServer> server;
   uint16_t udp_port = 0, tcp_port = 0;
@@ -210,8 +235,10 @@ TEST_F(RegistrarFlow, DigestWithEachAlgorithmBindsTheContact) {
   EXPECT_EQ(bindings[0].transport, "udp");
   EXPECT_EQ(bindings[0].source_ip, "127.0.0.1");
   EXPECT_EQ(bindings[0].user_agent, "switchboard-flow-test");
+  EXPECT_EQ(bindings[0].replica, stores.replica_id())
+      << "in memory no replica_id (one process); on Redis the replica's";
   EXPECT_EQ(bindings[0].expires_at, clock.wall_now() + seconds(600));
-  EXPECT_EQ(store.stored("alice@acme.test").size(), 3u);  // durable before the 200
+  EXPECT_EQ(stores.stored("alice@acme.test").size(), 3u);  // durable before the 200
 }
 
 // A wrong password and an unknown user look the same: a fresh challenge.
@@ -406,12 +433,12 @@ TEST_F(RegistrarFlow, OutOfOrderCSeqIsRefused) {
 TEST_F(RegistrarFlow, RegisterWithoutContactIsAQuery) {
   auto alice = ua("alice", "alice-pw");
   alice.register_with_auth({.expires = 600, .contacts = {"<sip:alice@192.0.2.1>;q=0.5"}});
-  size_t writes = store.writes();
+  size_t writes = stores.writes();
   clock.advance(seconds(100));
   sip::Message q = alice.register_with_auth({.contacts = {}});
   ASSERT_EQ(q.status_code(), 200);
   EXPECT_THAT(contact_values(q), ElementsAre("<sip:alice@192.0.2.1>;expires=500;q=0.5"));
-  EXPECT_EQ(store.writes(), writes);
+  EXPECT_EQ(stores.writes(), writes);
 }
 
 // A location service that cannot take the binding (here: full; the same path
@@ -559,8 +586,11 @@ TEST(RegistrarUnavailableStore, RegisterIs503WithRetryAfter) {
   sip::ManualClock clock;
   registrar::SeededRandom random{1};
   UnreachableCredentialStore credentials;
-  registrar::MemoryBindingStore store;
-  registrar::LocationService location{store, clock};
+  flows::FlowStores stores(clock, {});  // the binding side: memory, or Redis
+  ASSERT_TRUE(stores.error().empty()) << stores.error();
+  if (!stores.skip_reason().empty()) GTEST_SKIP() << stores.skip_reason();
+  stores.start();
+  registrar::LocationService& location = stores.location();
   std::vector<uint8_t> secret(32, 9);
   registrar::NonceService nonces{secret, clock, random};
   registrar::NonceCounter counts{clock};
@@ -585,6 +615,72 @@ TEST(RegistrarUnavailableStore, RegisterIs503WithRetryAfter) {
   EXPECT_EQ(wire.rfind("SIP/2.0 503 ", 0), 0u) << wire;
   EXPECT_NE(wire.find("\r\nRetry-After: 5\r\n"), std::string::npos) << wire;
   EXPECT_TRUE(location.lookup("alice@acme.test").empty());
+}
+
+// A trusted-source REGISTER (no digest) of alice@acme.test from 192.0.2.4, sent
+// straight to `reg`; returns the response's wire bytes.
+std::string register_trusted(registrar::Registrar& reg, uint32_t cseq) {
+  const std::string bytes =
+      "REGISTER sip:acme.test SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.4:5062;branch=z9hG4bK-replica" + std::to_string(cseq) + "\r\n"
+      "Max-Forwards: 70\r\n"
+      "From: <sip:alice@acme.test>;tag=1\r\n"
+      "To: <sip:alice@acme.test>\r\n"
+      "Call-ID: replica-1@192.0.2.4\r\n"
+      "CSeq: " + std::to_string(cseq) + " REGISTER\r\n"
+      "Contact: <sip:alice@192.0.2.4:5062>\r\n"
+      "Content-Length: 0\r\n\r\n";
+  sip::ParseResult parsed = sip::parse_message(bytes);
+  EXPECT_TRUE(parsed.ok());
+  registrar::RequestContext ctx{.transport = "udp", .source_ip = "192.0.2.4",
+                                .source_port = 5062, .local_address = "udp:127.0.0.1:5060",
+                                .to_tag = "t"};
+  // In memory the answer comes before handle_register returns; on Redis from
+  // the store's writer thread, after the commit.
+  auto wire = std::make_shared<std::promise<std::string>>();
+  std::future<std::string> answer = wire->get_future();
+  reg.handle_register(parsed.message(), ctx, [wire](std::string w) { wire->set_value(std::move(w)); });
+  if (answer.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return "no answer";
+  return answer.get();
+}
+
+// Every binding a REGISTER adds or refreshes records the replica that took it
+// (RegistrarDeps::replica_id), in the cache and in the store: a refresh through
+// another replica moves the flow there.
+TEST(RegistrarReplica, BindingsRecordTheReplicaThatHoldsTheFlow) {
+  sip::ManualClock clock;
+  registrar::SeededRandom random{1};
+  flows::FlowStores stores(clock, {});  // memory, or Redis (SWITCHBOARD_TEST_STORE=redis)
+  ASSERT_TRUE(stores.error().empty()) << stores.error();
+  if (!stores.skip_reason().empty()) GTEST_SKIP() << stores.skip_reason();
+  stores.start();
+  registrar::CredentialStore& credentials = stores.credentials();
+  registrar::Realm acme;
+  acme.name = "acme.test";
+  acme.source_auth = registrar::SourceAuthMode::kTrustedOrDigest;
+  acme.trusted_sources = {{"192.0.2.0/24"}};
+  credentials.put_realm(acme);
+  registrar::LocationService& location = stores.location();
+  std::vector<uint8_t> secret(32, 9);
+  registrar::NonceService nonces{secret, clock, random};
+  registrar::NonceCounter counts{clock};
+  registrar::Registrar a{{credentials, location, nonces, counts, clock, nullptr, "switchboard-0"}};
+  registrar::Registrar b{{.credentials = credentials,
+                          .location = location,
+                          .nonces = nonces,
+                          .nonce_counts = counts,
+                          .clock = clock,
+                          .replica_id = "switchboard-1"}};
+
+  ASSERT_EQ(register_trusted(a, 1).rfind("SIP/2.0 200 ", 0), 0u);
+  ASSERT_EQ(stores.stored("alice@acme.test").size(), 1u);
+  EXPECT_EQ(stores.stored("alice@acme.test")[0].replica, "switchboard-0");
+  EXPECT_EQ(location.lookup("alice@acme.test")[0].replica, "switchboard-0");
+
+  ASSERT_EQ(register_trusted(b, 2).rfind("SIP/2.0 200 ", 0), 0u);
+  ASSERT_EQ(stores.stored("alice@acme.test").size(), 1u);
+  EXPECT_EQ(stores.stored("alice@acme.test")[0].replica, "switchboard-1") << "refreshed via b";
+  EXPECT_EQ(location.lookup("alice@acme.test")[0].replica, "switchboard-1");
 }
 
 }  // namespace

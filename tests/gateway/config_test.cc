@@ -453,7 +453,8 @@ TEST(ConfigSip, AdvertiseHost) {
 TEST(ConfigStore, RedisKeysAndRedaction) {
   Config c = parse_ok(
       "store:\n  kind: redis\n  url: \"redis://app:s3cr3t-pw@10.0.0.5:6379/2\"\n  prefix: \"x:\"\n"
-      "replica:\n  id: switchboard-0\n  advertise: \"switchboard-0.sb.ns.svc:50052\"\n");
+      "replica:\n  id: switchboard-0\n  advertise: \"switchboard-0.sb.ns.svc:50052\"\n"
+      "nonce: {secret: \"shared-secret-0123456789\"}\n");
   EXPECT_EQ(c.store.kind, switchboard::StoreKind::kRedis);
   EXPECT_EQ(c.store.url, "redis://app:s3cr3t-pw@10.0.0.5:6379/2");
   EXPECT_EQ(c.store.prefix, "x:");
@@ -476,7 +477,8 @@ TEST(ConfigStore, RedisKeysAndRedaction) {
   EXPECT_EQ(bad_url.error.find("hidden-pw"), std::string::npos) << bad_url.error;
   ConfigOrError bad_kind = parse_config_text("store:\n  kind: postgres\n", "test.yaml");
   ASSERT_FALSE(bad_kind.ok());
-  EXPECT_NE(bad_kind.error.find("expected sqlite or redis"), std::string::npos);
+  EXPECT_NE(bad_kind.error.find("expected sqlite, redis or memory"), std::string::npos)
+      << bad_kind.error;
   ConfigOrError bad_adv = parse_config_text("replica:\n  advertise: nohost\n", "test.yaml");
   ASSERT_FALSE(bad_adv.ok());
   EXPECT_NE(bad_adv.error.find("replica.advertise"), std::string::npos);
@@ -489,6 +491,62 @@ TEST(ConfigStore, RedisKeysAndRedaction) {
   EXPECT_EQ(env.config->store.url, "redis://127.0.0.1:6380");
   EXPECT_EQ(env.config->store.kind, switchboard::StoreKind::kSqlite);  // the URL alone selects nothing
   EXPECT_EQ(env.config->replica.id, "r1");
+}
+
+// Verifies store.kind redis refuses to load without a shared nonce secret (each
+// replica would generate its own and reject the others' nonces), names the key and
+// the environment variable, and accepts the secret from either; the single-process
+// kinds do not need one.
+TEST(ConfigStore, RedisRequiresNonceSecret) {
+  const std::string redis = "store:\n  kind: redis\n  url: \"redis://127.0.0.1:6379\"\n";
+  ConfigOrError missing = parse_config_text(redis, "test.yaml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error,
+            "test.yaml: nonce.secret: required with store.kind redis: every replica must verify "
+            "the others' nonces (or set SWITCHBOARD_NONCE_SECRET)");
+  EXPECT_TRUE(parse_config_text(redis + "nonce: {secret: \"shared-secret-0123456789\"}\n",
+                                "test.yaml")
+                  .ok());
+
+  TempFile file(redis);
+  auto no_env = switchboard::load_config(parse_flags({"--config", file.path()}), fake_env({}));
+  ASSERT_FALSE(no_env.ok());
+  EXPECT_NE(no_env.error.find(file.path() + ": nonce.secret: required"), std::string::npos)
+      << no_env.error;
+  auto env = switchboard::load_config(
+      parse_flags({"--config", file.path()}),
+      fake_env({{"SWITCHBOARD_NONCE_SECRET", "env-secret-0123456789"}}));
+  ASSERT_TRUE(env.ok()) << env.error;
+  EXPECT_EQ(env.config->nonce.secret_origin, switchboard::SecretOrigin::kEnvironment);
+
+  EXPECT_FALSE(parse_ok("store:\n  kind: sqlite\n").nonce.secret);
+  EXPECT_FALSE(parse_ok("store:\n  kind: memory\n").nonce.secret);
+}
+
+// Verifies store.kind memory (benchmarks, tests) is accepted, needs no URL, and
+// --print-config shows it.
+TEST(ConfigStore, MemoryKind) {
+  Config c = parse_ok("store:\n  kind: MEMORY\n");
+  EXPECT_EQ(c.store.kind, switchboard::StoreKind::kMemory);
+  EXPECT_NE(switchboard::render_config(c).find("store:\n  kind: memory\n"), std::string::npos)
+      << switchboard::render_config(c);
+  EXPECT_EQ(switchboard::store_kind_name(switchboard::StoreKind::kSqlite), "sqlite");
+  EXPECT_EQ(switchboard::store_kind_name(switchboard::StoreKind::kRedis), "redis");
+}
+
+// Verifies replica.id is never empty after loading: the host name unless set, and
+// an explicit id (file or environment) wins.
+TEST(ConfigStore, ReplicaIdDefaultsToTheHostName) {
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+  EXPECT_EQ(parse_ok("").replica.id, host);
+  EXPECT_EQ(parse_ok("replica: {id: sb-7}\n").replica.id, "sb-7");
+  auto env = switchboard::load_config(parse_flags({}), fake_env({{"SWITCHBOARD_REPLICA_ID", "r2"}}));
+  ASSERT_TRUE(env.ok()) << env.error;
+  EXPECT_EQ(env.config->replica.id, "r2");
+  auto defaulted = switchboard::load_config(parse_flags({}), fake_env({}));
+  ASSERT_TRUE(defaulted.ok()) << defaulted.error;
+  EXPECT_EQ(defaulted.config->replica.id, host);
 }
 
 // Verifies the calls: section's keys and their bounds.

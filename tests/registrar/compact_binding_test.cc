@@ -79,6 +79,8 @@ TEST(CompactBinding, UnusualValuesRoundTripExactly) {
          b.connection_id = UINT64_MAX;
        }},
       {"q max", [](Binding& b) { b.q = INT_MAX; }},
+      {"replica", [](Binding& b) { b.replica = "switchboard-1"; }},
+      {"replica with NUL", [](Binding& b) { b.replica = std::string("r\0s", 3); }},
       {"sub-millisecond times",
        [](Binding& b) {
          b.expires_at += std::chrono::nanoseconds(1);
@@ -138,16 +140,40 @@ TEST(ProfilePool, SharesAndReleasesProfiles) {
   EXPECT_EQ(pool.size(), 0u);
 }
 
-// Verifies the four pooled strings are kept apart: ("ab", "c") is not ("a", "bc").
+// Verifies the five pooled strings are kept apart: ("ab", "c") is not ("a", "bc").
 TEST(ProfilePool, KeysDoNotRunTogether) {
   ProfilePool pool;
-  ProfileRef a = pool.acquire("ab", "c", "", "");
-  ProfileRef b = pool.acquire("a", "bc", "", "");
+  ProfileRef a = pool.acquire("ab", "c", "", "", "");
+  ProfileRef b = pool.acquire("a", "bc", "", "", "");
   EXPECT_NE(a.get(), b.get());
   EXPECT_EQ(b->realm, "a");
   EXPECT_EQ(b->transport, "bc");
-  ProfileRef a2 = pool.acquire("ab", "c", "", "");
+  ProfileRef a2 = pool.acquire("ab", "c", "", "", "");
   EXPECT_EQ(a.get(), a2.get());
+  ProfileRef c = pool.acquire("", "", "", "u", "r");
+  ProfileRef d = pool.acquire("", "", "", "ur", "");
+  EXPECT_NE(c.get(), d.get());
+  EXPECT_EQ(c->replica, "r");
+}
+
+// Verifies the replica is part of the profile: bindings held by one replica share one
+// profile, the same phone fleet held by two replicas has two, and the replica costs
+// nothing in the per-binding text block.
+TEST(ProfilePool, ReplicaIsPooled) {
+  ProfilePool pool;
+  std::vector<CompactBinding> held;
+  for (int i = 0; i < 10; ++i) {
+    Binding b = make_binding("u" + std::to_string(i) + "@acme.test", "sip:u@192.0.2.1",
+                             testing::wall_ms(1000));
+    b.replica = i % 2 == 0 ? "switchboard-0" : "switchboard-1";
+    held.push_back(CompactBinding::pack(b, b.aor, pool));
+    EXPECT_EQ(held.back().unpack(b.aor).replica, b.replica);
+  }
+  EXPECT_EQ(pool.size(), 2u);
+  Binding b = typical();
+  const size_t without = CompactBinding::pack(b, b.aor, pool).text_size();
+  b.replica = "switchboard-0";
+  EXPECT_EQ(CompactBinding::pack(b, b.aor, pool).text_size(), without);
 }
 
 // Verifies threads packing and dropping bindings at once keep the pool consistent.

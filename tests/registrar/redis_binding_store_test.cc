@@ -21,6 +21,7 @@
 #include "redis_server.h"
 #include "registrar/store/binding_codec.h"
 #include "registrar/store/redis/redis_codec.h"
+#include "registrar/store/varint.h"
 
 namespace registrar {
 namespace {
@@ -203,6 +204,7 @@ TEST_F(RedisStoreTest, EveryFieldRoundTrips) {
   a.cseq = 4'294'967'295u;
   a.q = 1000;
   a.user_agent = "Yealink T46U \xe2\x98\x8e";
+  a.replica = "switchboard-1";
   a.first_registered = now - seconds(86400);
   a.last_registered = now - milliseconds(1);
   Binding a2 = binding("alice@acme.test", "a2", now + seconds(60));
@@ -216,6 +218,46 @@ TEST_F(RedisStoreTest, EveryFieldRoundTrips) {
   EXPECT_THAT(store->load_unexpired(now), IsEmpty());
   EXPECT_EQ(redis({"EXISTS", "sb:aor:alice@acme.test"}).integer, 0);
   EXPECT_EQ(redis({"ZCARD", "sb:aors"}).integer, 0);
+}
+
+// Verifies the replica that holds a binding's flow survives in the AOR's value and in
+// events (binding and previous), and an AOR value written before replicas existed
+// (binding blobs of version 1) still loads, with replica "".
+TEST_F(RedisStoreTest, ReplicaRoundTripsInSetsAndEvents) {
+  auto store = open();
+  const WallTime now = now_ms();
+  Binding held = binding("alice@acme.test", "a", now + seconds(600));
+  held.replica = "switchboard-0";
+  Binding moved = held;
+  moved.replica = "switchboard-1";
+  moved.source_port = 5070;
+  RegistrationEvent replaced = registered(moved);
+  replaced.type = RegistrationEventType::kReplaced;
+  replaced.previous = held;
+  ASSERT_TRUE(write(*store, held.aor, {held}, {registered(held)}).ok);
+  ASSERT_TRUE(write(*store, held.aor, {moved}, {replaced}).ok);
+  EXPECT_THAT(store->load_unexpired(now), ElementsAre(moved));
+  const std::vector<RegistrationEvent> events = store->read_events(0, 10);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].binding.replica, "switchboard-0");
+  EXPECT_EQ(events[1].binding, moved);
+  EXPECT_EQ(events[1].previous, held);
+
+  // A version 1 blob is a version 2 blob of an empty replica without its last byte
+  // (the replica's length, 0), tagged 1 (binding_codec.h).
+  Binding old = binding("old@acme.test", "o", now + seconds(600));
+  const std::string value = encode_binding_set(old.aor, {old});
+  std::string blob;
+  encode_binding(old, old.aor, to_epoch_ms(old.expires_at), blob);
+  ASSERT_EQ(blob.back(), '\0');
+  std::string framed;
+  put_string(framed, blob);
+  ASSERT_TRUE(value.ends_with(framed));
+  std::string v1 = value.substr(0, value.size() - framed.size());
+  put_string(v1, '\x01' + blob.substr(1, blob.size() - 2));
+  redis({"SET", "sb:aor:" + old.aor, v1});
+  redis({"ZADD", "sb:aors", std::to_string(to_epoch_ms(old.expires_at)), old.aor});
+  EXPECT_THAT(store->load_unexpired(now), UnorderedElementsAre(moved, old));
 }
 
 // Verifies the per-realm index follows the AORs' sets: added, moved to another realm, removed.
@@ -245,10 +287,13 @@ TEST_F(RedisStoreTest, PerRealmIndex) {
   EXPECT_THAT(members("acme.test"), IsEmpty());
 }
 
-// Verifies the AOR key's expiry is the set's latest expires_at, that Redis drops the key
-// itself once it passes, and that a set already expired is not kept at all.
+// Verifies the AOR key's expiry is the set's latest expires_at plus the grace, that Redis
+// drops the key itself once it passes, and that a set already expired is not kept at all
+// (grace 0 here; the default grace is checked at the end).
 TEST_F(RedisStoreTest, KeyExpiresWithItsLatestBinding) {
-  auto store = open();
+  RedisBindingStoreOptions no_grace;
+  no_grace.expiry_grace = seconds(0);
+  auto store = open(no_grace);
   const WallTime now = now_ms();
   const WallTime latest = now + seconds(60);
   ASSERT_TRUE(write(*store, "alice@acme.test",
@@ -270,12 +315,22 @@ TEST_F(RedisStoreTest, KeyExpiresWithItsLatestBinding) {
   EXPECT_THAT(store->load_unexpired(now_ms()),
               ElementsAre(::testing::Field(&Binding::aor, "alice@acme.test"),
                           ::testing::Field(&Binding::aor, "alice@acme.test")));
+
+  // The default: Redis keeps the key 10 minutes longer, for the replicas to
+  // report the expiry themselves.
+  auto graceful = open();
+  ASSERT_TRUE(
+      write(*graceful, "carol@acme.test", {binding("carol@acme.test", "c", now + seconds(30))}).ok);
+  EXPECT_EQ(redis({"PEXPIRETIME", "sb:aor:carol@acme.test"}).integer,
+            to_epoch_ms(now + seconds(30 + 600)));
 }
 
-// Verifies purge_expired removes the expired AORs from both indexes (their keys are gone)
-// and keeps the live ones.
+// Verifies purge_expired removes the AORs expired longer than the grace from both indexes
+// (their keys are gone) and keeps the live ones and those still within the grace.
 TEST_F(RedisStoreTest, PurgeExpired) {
-  auto store = open();
+  RedisBindingStoreOptions o;
+  o.expiry_grace = seconds(2);
+  auto store = open(o);
   const WallTime now = now_ms();
   ASSERT_TRUE(
       write(*store, "live@acme.test", {binding("live@acme.test", "l", now + seconds(600))}).ok);
@@ -284,6 +339,7 @@ TEST_F(RedisStoreTest, PurgeExpired) {
   ASSERT_TRUE(
       write(*store, "dead@other.test", {binding("dead@other.test", "d", now - seconds(5))}).ok);
   EXPECT_EQ(redis({"ZCARD", "sb:aors"}).integer, 3);
+  EXPECT_EQ(store->purge_expired(now - seconds(4)), 0u) << "within the grace";
   EXPECT_EQ(store->purge_expired(now), 2u);
   EXPECT_EQ(store->purge_expired(now), 0u);
   EXPECT_EQ(redis({"ZCARD", "sb:aors"}).integer, 1);

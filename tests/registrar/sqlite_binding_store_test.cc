@@ -113,6 +113,18 @@ TEST(SqliteBindingStore, EveryFieldRoundTrips) {
   EXPECT_THAT(store->load_unexpired(wall_ms(kNow)), UnorderedElementsAre(a, b));
 }
 
+// Verifies the bindings table does not keep Binding::replica (one process runs on the
+// embedded store): a binding written with one loads with replica "".
+TEST(SqliteBindingStore, ReplicaIsNotStored) {
+  TempDir dir;
+  auto store = open_store(dir);
+  Binding b = make_binding("alice@acme.test", "sip:alice@192.0.2.4", wall_ms(kNow + 60'000));
+  b.replica = "switchboard-1";
+  ASSERT_TRUE(replace(*store, b.aor, {b}).ok);
+  b.replica.clear();
+  EXPECT_THAT(store->load_unexpired(wall_ms(kNow)), UnorderedElementsAre(b));
+}
+
 // Verifies times are stored as whole milliseconds (sub-millisecond parts are dropped).
 TEST(SqliteBindingStore, TimesAreMilliseconds) {
   TempDir dir;
@@ -619,6 +631,7 @@ TEST(SqliteEventLog, EveryEventFieldRoundTrips) {
   now.cseq = std::numeric_limits<uint32_t>::max();
   now.call_id = std::string("nul\0 and ünïcode", 17);
   now.q = 1000;
+  now.replica = "switchboard-1";  // events keep it, unlike the bindings table
   now.first_registered = wall_ms(0);
   now.last_registered = wall_ms(kNow - 1);
   Binding before = make_binding("other@acme.test", "sip:w@192.0.2.1", wall_ms(kNow - 5));

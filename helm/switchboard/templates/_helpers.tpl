@@ -54,7 +54,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
-{{/* The Secret with nonce-secret (and switchboard-secret.yaml, redis-url): the chart's or yours. */}}
+{{/* The Secret with nonce-secret, replica-token (and switchboard-secret.yaml, redis-url): the chart's or yours. */}}
 {{- define "switchboard.secretName" -}}
 {{- if .Values.existingSecret -}}
 {{- .Values.existingSecret -}}

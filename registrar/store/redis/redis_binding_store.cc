@@ -9,6 +9,7 @@
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 #include <utility>
@@ -26,15 +27,16 @@ StoreResult failure(std::string error) {
   return StoreResult{.ok = false, .error = std::move(error)};
 }
 
-struct Write {
+struct PendingWrite {
   std::string aor;
   std::vector<Binding> bindings;
   std::vector<RegistrationEvent> events;
   Done done;
+  std::optional<AorGuard> guard;  // nullopt: unguarded (stamp 0)
 };
 
 // Why a write breaks replace_aor()'s REQUIRES, or "" (as the SQLite store).
-std::string invalid_write(const Write& w) {
+std::string invalid_write(const PendingWrite& w) {
   if (w.aor.empty()) return "replace_aor: empty AOR";
   for (size_t i = 0; i < w.bindings.size(); ++i) {
     if (w.bindings[i].aor != w.aor) {
@@ -88,6 +90,8 @@ std::optional<int64_t> parse_i64(std::string_view s) {
 
 }  // namespace
 
+struct RedisBindingStore::Write : PendingWrite {};
+
 struct RedisBindingStore::Impl {
   RedisBindingStoreOptions options;
   RedisUrl url;
@@ -118,11 +122,20 @@ struct RedisBindingStore::Impl {
   struct {
     std::atomic<uint64_t> writes{0}, writes_committed{0}, writes_failed{0}, writes_rejected{0},
         batches{0}, batches_failed{0}, largest_batch{0}, events_written{0}, events_trimmed{0},
-        reconnects{0};
+        reconnects{0}, conflicts{0};
   } stats;
   std::atomic<bool> last_batch_ok{true};
 
   std::string aor_key(std::string_view aor) const { return aor_prefix + std::string(aor); }
+  int64_t grace_ms() const {
+    return std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    options.expiry_grace).count());
+  }
+
+  // This process's stamps: the instance number Redis gave it (24 bits) above
+  // a counter (40 bits), so no two writes of any replica share one.
+  uint64_t instance = 0;
+  std::atomic<uint64_t> stamp_counter{0};
 
   // EVALSHA `sha`, or EVAL `script` when Redis does not know it (restarted, SCRIPT FLUSH).
   static RedisResult eval(RedisConnection& c, const std::string& sha, const char* script,
@@ -148,7 +161,7 @@ struct RedisBindingStore::Impl {
 
   std::vector<std::string> replace_args(const Write& w) const {
     std::vector<std::string> a;
-    a.reserve(13 + 2 * w.events.size());
+    a.reserve(16 + 2 * w.events.size());
     a.push_back("5");
     a.push_back(aor_key(w.aor));
     a.push_back(k_aors);
@@ -156,17 +169,21 @@ struct RedisBindingStore::Impl {
     a.push_back(k_events_last);
     a.push_back(k_realm_names);
     a.push_back(w.aor);
+    const uint64_t stamp = w.guard ? w.guard->stamp : 0;
+    int64_t latest = 1;  // PXAT needs > 0
     if (w.bindings.empty()) {
       a.emplace_back();
       a.push_back("0");
     } else {
-      a.push_back(encode_binding_set(w.aor, w.bindings));
-      int64_t latest = 1;  // PXAT needs > 0; an already-expired set is dropped at once
+      a.push_back(encode_binding_set(w.aor, w.bindings, stamp));
       for (const Binding& b : w.bindings) latest = std::max(latest, to_epoch_ms(b.expires_at));
       a.push_back(std::to_string(latest));
     }
     a.push_back(realm_prefix);
     a.push_back(binding_set_realms(w.bindings));
+    a.push_back(w.guard ? std::to_string(w.guard->expect) : std::string());
+    a.push_back(std::to_string(stamp));
+    a.push_back(std::to_string(latest + grace_ms()));
     a.push_back(std::to_string(w.events.size()));
     for (const RegistrationEvent& e : w.events) {
       a.push_back(std::to_string(to_epoch_ms(e.time)));
@@ -268,6 +285,10 @@ struct RedisBindingStore::Impl {
           if (reply.is_integer() && reply.integer >= 0) {
             results[i].first_sequence = static_cast<uint64_t>(reply.integer);
             events += batch[i].events.size();
+          } else if (reply.is_error() && reply.str.rfind("CONFLICT", 0) == 0) {
+            results[i] = failure("binding store: the AOR changed elsewhere (" + reply.str + ")");
+            results[i].conflict = true;
+            stats.conflicts.fetch_add(1, std::memory_order_relaxed);
           } else {
             results[i] = failure("binding store: " + redis_error("replace_aor script", reply));
           }
@@ -353,6 +374,19 @@ RedisBindingStoreOpenResult RedisBindingStore::open(const RedisUrl& url,
       return result;
     }
   }
+  // A number for this process's stamps (see Impl::instance).
+  for (int tries = 0; impl->instance == 0 && tries < 2; ++tries) {
+    RedisResult r = impl->writer_conn->command({"INCR", p + "instances"});
+    if (!r.ok()) {
+      result.error = r.error;
+      return result;
+    }
+    if (!r.reply.is_integer()) {
+      result.error = redis_error("INCR " + p + "instances", r.reply);
+      return result;
+    }
+    impl->instance = static_cast<uint64_t>(r.reply.integer) & 0xFFFFFF;
+  }
   Impl* raw = impl.get();
   impl->writer = std::thread([raw] { raw->run_writer(); });
   result.store.reset(new RedisBindingStore(std::move(impl)));
@@ -373,12 +407,33 @@ RedisBindingStore::~RedisBindingStore() {
 
 void RedisBindingStore::replace_aor(std::string aor, std::vector<Binding> bindings,
                                     std::vector<RegistrationEvent> events, Done done) {
+  enqueue(Write{{std::move(aor), std::move(bindings), std::move(events), std::move(done), {}}});
+}
+
+void RedisBindingStore::replace_aor_guarded(std::string aor, AorGuard guard,
+                                            std::vector<Binding> bindings,
+                                            std::vector<RegistrationEvent> events, Done done) {
+  enqueue(Write{{std::move(aor), std::move(bindings), std::move(events), std::move(done), guard}});
+}
+
+uint64_t RedisBindingStore::new_stamp() {
+  const uint64_t n = impl_->stamp_counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  return (impl_->instance << kStampCounterBits) | (n & ((uint64_t{1} << kStampCounterBits) - 1));
+}
+
+uint64_t RedisBindingStore::stamp_instance(uint64_t stamp) { return stamp >> kStampCounterBits; }
+uint64_t RedisBindingStore::stamp_counter(uint64_t stamp) {
+  return stamp & ((uint64_t{1} << kStampCounterBits) - 1);
+}
+uint64_t RedisBindingStore::instance() const { return impl_->instance; }
+
+void RedisBindingStore::enqueue(Write&& w) {
   Impl& m = *impl_;
   std::unique_lock lock(m.mu);
   const bool on_writer = std::this_thread::get_id() == m.writer_id;
   if (m.queue.size() >= m.options.max_queue && !on_writer) {
     if (m.options.when_full == RedisBindingStoreOptions::WhenFull::kFail) {
-      m.rejected.push_back(std::move(done));
+      m.rejected.push_back(std::move(w.done));
       ++m.rejected_issued;
       m.stats.writes_rejected.fetch_add(1, std::memory_order_relaxed);
       if (m.writer_idle) m.work_cv.notify_one();
@@ -386,10 +441,73 @@ void RedisBindingStore::replace_aor(std::string aor, std::vector<Binding> bindin
     }
     m.space_cv.wait(lock, [&] { return m.queue.size() < m.options.max_queue || m.stopping; });
   }
-  m.queue.push_back(Write{std::move(aor), std::move(bindings), std::move(events), std::move(done)});
+  m.queue.push_back(std::move(w));
   ++m.accepted_issued;
   m.stats.writes.fetch_add(1, std::memory_order_relaxed);
   if (m.writer_idle) m.work_cv.notify_one();
+}
+
+std::optional<StoredAor> RedisBindingStore::read_aor(std::string_view aor) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.reader_mutex);
+  RedisResult r = m.reader->command({"GET", m.aor_key(aor)});
+  if (!r.ok() || !(r.reply.is_string() || r.reply.is_nil())) return std::nullopt;
+  StoredAor out{.aor = std::string(aor), .stamp = 0, .bindings = {}};
+  // A value that does not decode reads as nothing stored (stamp 0): the next
+  // guarded write replaces it.
+  if (r.reply.is_string() && !decode_binding_set(r.reply.str, aor, out.bindings, &out.stamp)) {
+    out.bindings.clear();
+    out.stamp = 0;
+  }
+  return out;
+}
+
+std::vector<StoredAor> RedisBindingStore::read_aors(const std::vector<std::string>& aors) {
+  Impl& m = *impl_;
+  std::vector<StoredAor> out;
+  if (aors.empty()) return out;
+  std::vector<std::string> mget{"MGET"};
+  mget.reserve(aors.size() + 1);
+  for (const std::string& a : aors) mget.push_back(m.aor_key(a));
+  std::lock_guard lock(m.reader_mutex);
+  RedisResult r = m.reader->command(mget);
+  if (!r.ok() || !r.reply.is_array() || r.reply.elements.size() != aors.size()) return out;
+  out.reserve(aors.size());
+  for (size_t i = 0; i < aors.size(); ++i) {
+    StoredAor a{.aor = aors[i], .stamp = 0, .bindings = {}};
+    const RedisReply& v = r.reply.elements[i];
+    if (v.is_string() && !decode_binding_set(v.str, a.aor, a.bindings, &a.stamp)) {
+      a.bindings.clear();
+      a.stamp = 0;
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::vector<StoredAor> RedisBindingStore::load_sets(WallTime now) {
+  Impl& m = *impl_;
+  std::vector<StoredAor> out;
+  std::vector<std::string> aors;
+  {
+    std::lock_guard lock(m.reader_mutex);
+    RedisResult r = m.reader->command(
+        {"ZRANGEBYSCORE", m.k_aors, "(" + std::to_string(to_epoch_ms(now)), "+inf"});
+    if (!r.ok() || !r.reply.is_array()) return out;
+    aors.reserve(r.reply.elements.size());
+    for (RedisReply& e : r.reply.elements) {
+      if (e.is_string()) aors.push_back(std::move(e.str));
+    }
+  }
+  constexpr size_t kChunk = 512;
+  for (size_t start = 0; start < aors.size(); start += kChunk) {
+    std::vector<std::string> chunk(aors.begin() + static_cast<ptrdiff_t>(start),
+                                   aors.begin() + static_cast<ptrdiff_t>(std::min(aors.size(), start + kChunk)));
+    for (StoredAor& a : read_aors(chunk)) {
+      if (!a.bindings.empty()) out.push_back(std::move(a));
+    }
+  }
+  return out;
 }
 
 std::vector<RegistrationEvent> RedisBindingStore::read_events(uint64_t after, size_t limit) {
@@ -402,32 +520,40 @@ std::vector<RegistrationEvent> RedisBindingStore::read_events(uint64_t after, si
   if (!r.ok() || !r.reply.is_array()) return out;
   out.reserve(r.reply.elements.size());
   for (const RedisReply& entry : r.reply.elements) {
-    if (!entry.is_array() || entry.elements.size() != 2) continue;
-    const uint64_t seq = id_sequence(entry.elements[0].str);
-    if (seq == 0) continue;
     RegistrationEvent e;
-    e.sequence = seq;
-    std::string_view aor, blob;
-    int64_t time = 0;
-    const RedisReply& fields = entry.elements[1];
-    for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
-      const std::string& name = fields.elements[i].str;
-      const std::string& value = fields.elements[i + 1].str;
-      if (name == "t") time = parse_i64(value).value_or(0);
-      if (name == "a") aor = value;
-      if (name == "e") blob = value;
-    }
-    e.time = from_epoch_ms(time);
-    if (!decode_event(blob, aor, time, e)) {
-      const RegistrationEventType type = e.type;
-      e.binding = Binding{};
-      e.binding.aor = aor;
-      e.previous = Binding{};
-      e.type = type;
-    }
-    out.push_back(std::move(e));
+    if (parse_event_entry(entry, e, nullptr)) out.push_back(std::move(e));
   }
   return out;
+}
+
+bool parse_event_entry(const RedisReply& entry, RegistrationEvent& e, uint64_t* stamp) {
+  if (!entry.is_array() || entry.elements.size() != 2) return false;
+  const uint64_t seq = id_sequence(entry.elements[0].str);
+  if (seq == 0) return false;
+  e = RegistrationEvent{};
+  e.sequence = seq;
+  std::string_view aor, blob;
+  int64_t time = 0;
+  uint64_t write_stamp = 0;
+  const RedisReply& fields = entry.elements[1];
+  for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+    const std::string& name = fields.elements[i].str;
+    const std::string& value = fields.elements[i + 1].str;
+    if (name == "t") time = parse_i64(value).value_or(0);
+    if (name == "a") aor = value;
+    if (name == "e") blob = value;
+    if (name == "s") write_stamp = static_cast<uint64_t>(std::max<int64_t>(0, parse_i64(value).value_or(0)));
+  }
+  e.time = from_epoch_ms(time);
+  if (!decode_event(blob, aor, time, e)) {
+    const RegistrationEventType type = e.type;
+    e.binding = Binding{};
+    e.binding.aor = aor;
+    e.previous = Binding{};
+    e.type = type;
+  }
+  if (stamp != nullptr) *stamp = write_stamp;
+  return true;
 }
 
 EventLogState RedisBindingStore::event_log_state() {
@@ -500,8 +626,11 @@ size_t RedisBindingStore::purge_expired(WallTime now) {
   size_t purged = 0;
   std::lock_guard lock(m.reader_mutex);
   for (;;) {
+    // Only what expired more than the grace ago: until then the replicas
+    // report the expiries themselves (their EXPIRED events).
     RedisResult r = Impl::eval(*m.reader, m.purge_sha, redis_scripts::kPurgeExpired,
-                               {"2", m.k_aors, m.k_realm_names, std::to_string(to_epoch_ms(now)),
+                               {"2", m.k_aors, m.k_realm_names,
+                                std::to_string(to_epoch_ms(now) - m.grace_ms()),
                                 m.aor_prefix, m.realm_prefix, std::to_string(kPerCall)});
     if (!r.ok() || !r.reply.is_integer() || r.reply.integer <= 0) break;
     purged += static_cast<size_t>(r.reply.integer);
@@ -536,6 +665,7 @@ RedisBindingStoreStats RedisBindingStore::stats() const {
       .events_written = get(s.events_written),
       .events_trimmed = get(s.events_trimmed),
       .reconnects = get(s.reconnects),
+      .conflicts = get(s.conflicts),
   };
 }
 

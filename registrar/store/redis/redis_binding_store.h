@@ -68,6 +68,11 @@ struct RedisBindingStoreOptions {
   size_t max_batch = 4096;
   EventRetention events;
   std::chrono::milliseconds trim_interval{1000};
+  // How long after its latest binding's expiry Redis keeps an AOR key (and
+  // purge_expired() leaves it): time for the replicas to write the EXPIRED
+  // events themselves. The key's TTL is only the garbage collection for
+  // when no replica runs.
+  std::chrono::seconds expiry_grace{600};
   const sip::Clock* clock = nullptr;
   // "commit" (one pipeline), "trim". Writer thread.
   std::function<void(std::string_view op, std::chrono::nanoseconds took)> on_operation;
@@ -84,6 +89,7 @@ struct RedisBindingStoreStats {
   uint64_t events_written = 0;
   uint64_t events_trimmed = 0;
   uint64_t reconnects = 0;  // writer connections made after the first
+  uint64_t conflicts = 0;   // guarded writes refused: the AOR changed elsewhere
 };
 
 class RedisBindingStore;
@@ -107,6 +113,25 @@ class RedisBindingStore final : public BindingStore {
   void replace_aor(std::string aor, std::vector<Binding> bindings,
                    std::vector<RegistrationEvent> events,
                    std::function<void(const StoreResult&)> done) override;
+  // Several replicas write this store (docs/scale-out.md).
+  bool shared() const override { return true; }
+  // The instance number Redis gave this store at open() (INCR {p}instances,
+  // 24 bits) above a 40-bit counter.
+  uint64_t new_stamp() override;
+  static constexpr unsigned kStampCounterBits = 40;
+  static uint64_t stamp_instance(uint64_t stamp);
+  static uint64_t stamp_counter(uint64_t stamp);
+  uint64_t instance() const;
+  // The guard is checked by the write's script, atomically with the write.
+  void replace_aor_guarded(std::string aor, AorGuard guard, std::vector<Binding> bindings,
+                           std::vector<RegistrationEvent> events,
+                           std::function<void(const StoreResult&)> done) override;
+  // One GET on the reader connection.
+  std::optional<StoredAor> read_aor(std::string_view aor) override;
+  // Several AORs with one MGET (in `aors` order; absent ones with stamp 0 and
+  // no bindings). Empty when the read fails.
+  std::vector<StoredAor> read_aors(const std::vector<std::string>& aors);
+  std::vector<StoredAor> load_sets(WallTime now) override;
   // An entry that does not decode comes back with its sequence and time only
   // (sequences stay consecutive). A failed read returns nothing.
   std::vector<RegistrationEvent> read_events(uint64_t after, size_t limit) override;
@@ -114,8 +139,8 @@ class RedisBindingStore final : public BindingStore {
   EventLogState event_log_state() override;
   // Values that do not decode are skipped.
   std::vector<Binding> load_unexpired(WallTime now) override;
-  // Removes index entries with expiry <= now and DELetes their keys when the
-  // key's set is still the expired one; returns how many AORs went.
+  // Removes the AORs whose latest expiry is older than now - expiry_grace
+  // (keys and index entries; no events); returns how many AORs went.
   size_t purge_expired(WallTime now) override;
   void flush() override;
 
@@ -125,9 +150,17 @@ class RedisBindingStore final : public BindingStore {
 
  private:
   struct Impl;
+  struct Write;
   explicit RedisBindingStore(std::unique_ptr<Impl> impl);
+  void enqueue(Write&& w);
   std::unique_ptr<Impl> impl_;
 };
+
+// Parses one `{p}events` stream entry (["ID", [field, value, …]]) as
+// read_events() does; `stamp` (optional) gets the stamp of the write that
+// made it (0 for entries written before stamps). False when it is not an
+// entry with a sequence.
+bool parse_event_entry(const RedisReply& entry, RegistrationEvent& e, uint64_t* stamp);
 
 }  // namespace registrar
 

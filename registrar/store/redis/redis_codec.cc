@@ -10,7 +10,8 @@
 namespace registrar {
 namespace {
 
-constexpr std::string_view kSetMagic = "sb1 ";
+constexpr std::string_view kSetMagic = "sb1 ";   // before stamps (read only)
+constexpr std::string_view kSetMagic2 = "sb2 ";
 constexpr uint8_t kEventVersion = 1;
 
 }  // namespace
@@ -30,11 +31,14 @@ std::string binding_set_realms(const std::vector<Binding>& bindings) {
   return out;
 }
 
-std::string encode_binding_set(std::string_view aor, const std::vector<Binding>& bindings) {
+std::string encode_binding_set(std::string_view aor, const std::vector<Binding>& bindings,
+                               uint64_t stamp) {
   const std::string realms = binding_set_realms(bindings);
   int64_t base = 0;
   for (const Binding& b : bindings) base = std::max(base, to_epoch_ms(b.expires_at));
-  std::string out(kSetMagic);
+  std::string out(kSetMagic2);
+  out += std::to_string(stamp);
+  out += ' ';
   out += std::to_string(realms.size());
   out += '\n';
   out += realms;
@@ -49,10 +53,23 @@ std::string encode_binding_set(std::string_view aor, const std::vector<Binding>&
   return out;
 }
 
-bool decode_binding_set(std::string_view value, std::string_view aor, std::vector<Binding>& out) {
+bool decode_binding_set(std::string_view value, std::string_view aor, std::vector<Binding>& out,
+                        uint64_t* stamp) {
   out.clear();
-  if (value.substr(0, kSetMagic.size()) != kSetMagic) return false;
-  value.remove_prefix(kSetMagic.size());
+  uint64_t read_stamp = 0;
+  if (value.substr(0, kSetMagic2.size()) == kSetMagic2) {
+    value.remove_prefix(kSetMagic2.size());
+    const size_t sp = value.find(' ');
+    if (sp == std::string_view::npos || sp == 0 || sp > 20) return false;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + sp, read_stamp);
+    if (ec != std::errc() || p != value.data() + sp) return false;
+    value.remove_prefix(sp + 1);
+  } else if (value.substr(0, kSetMagic.size()) == kSetMagic) {
+    value.remove_prefix(kSetMagic.size());  // written before stamps: stamp 0
+  } else {
+    return false;
+  }
+  if (stamp != nullptr) *stamp = read_stamp;
   const size_t nl = value.find('\n');
   if (nl == std::string_view::npos || nl == 0 || nl > 10) return false;
   size_t realms_len = 0;

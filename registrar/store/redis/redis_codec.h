@@ -1,7 +1,9 @@
 // registrar/store/redis/redis_codec.h — the values the Redis stores keep.
 //
-// An AOR's binding set (the value of `{p}aor:{aor}`), format "sb1":
-//   "sb1 " <decimal length of R> "\n" R  body
+// An AOR's binding set (the value of `{p}aor:{aor}`), format "sb2":
+//   "sb2 " <decimal stamp> " " <decimal length of R> "\n" R  body
+//   stamp = the write's (AorGuard; the Lua script compares it as a string)
+//   (format "sb1" — "sb1 " <length of R> "\n" R body — is still read, as stamp 0)
 //   R    = the set's distinct realms joined by '\0' (read by the Lua script,
 //          which removes the AOR from the old realms' indexes)
 //   body = varint base_ms, varint count, count × (varint length, binding blob)
@@ -24,9 +26,11 @@
 
 namespace registrar {
 
-std::string encode_binding_set(std::string_view aor, const std::vector<Binding>& bindings);
+std::string encode_binding_set(std::string_view aor, const std::vector<Binding>& bindings,
+                               uint64_t stamp = 0);
+// `stamp` (optional) receives the set's stamp.
 [[nodiscard]] bool decode_binding_set(std::string_view value, std::string_view aor,
-                                      std::vector<Binding>& out);
+                                      std::vector<Binding>& out, uint64_t* stamp = nullptr);
 // The realms R of a binding set as stored ('\0'-joined, sorted, distinct).
 std::string binding_set_realms(const std::vector<Binding>& bindings);
 

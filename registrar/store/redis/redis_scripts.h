@@ -9,9 +9,14 @@
 namespace registrar::redis_scripts {
 
 // KEYS: 1 aor key, 2 aors zset, 3 events stream, 4 events:last, 5 realm-names set
-// ARGV: 1 aor, 2 value ("" deletes), 3 latest expiry ms, 4 realm key prefix,
-//       5 new realms ('\0'-joined), 6 number of events n, then n × (time ms, blob)
-// Returns the first event's sequence (0 without events).
+// ARGV: 1 aor, 2 value ("" deletes), 3 latest expiry ms (the indexes' score),
+//       4 realm key prefix, 5 new realms ('\0'-joined), 6 the stamp the stored
+//       set must have ("" = unguarded; "0" = none stored), 7 the new stamp,
+//       8 when Redis drops the key (ms, PXAT: the latest expiry plus a grace
+//       that leaves the replicas time to report the expiry),
+//       9 number of events n, then n × (time ms, blob)
+// Returns the first event's sequence (0 without events), or the error
+// "CONFLICT <stored stamp>" (nothing written) when the guard fails.
 inline constexpr const char* kReplaceAor = R"lua(
 local function split(s)
   local out = {}
@@ -30,10 +35,15 @@ local err = want(KEYS[2], 'zset') or want(KEYS[3], 'stream') or want(KEYS[4], 's
             want(KEYS[5], 'set')
 if err then return err end
 local old_realms = {}
+local old_stamp = '0'
 if redis.call('TYPE', KEYS[1])['ok'] == 'string' then
   local old = redis.call('GET', KEYS[1])
-  local len, pos = string.match(old, '^sb1 (%d+)\n()')
+  local stamp, len, pos = string.match(old, '^sb2 (%d+) (%d+)\n()')
+  if not len then len, pos = string.match(old, '^sb1 (%d+)\n()') else old_stamp = stamp end
   if len then old_realms = split(string.sub(old, pos, pos + tonumber(len) - 1)) end
+end
+if ARGV[6] ~= '' and ARGV[6] ~= old_stamp then
+  return redis.error_reply('CONFLICT ' .. old_stamp)
 end
 local new_realms = split(ARGV[5])
 for _, r in ipairs(old_realms) do
@@ -44,7 +54,7 @@ for _, r in ipairs(new_realms) do
   err = want(ARGV[4] .. r, 'zset')
   if err then return err end
 end
-local n = tonumber(ARGV[6])
+local n = tonumber(ARGV[9])
 local first = 0
 if n > 0 then
   local last = tonumber(redis.call('GET', KEYS[4]) or '0')
@@ -67,7 +77,7 @@ if ARGV[2] == '' then
   redis.call('ZREM', KEYS[2], ARGV[1])
 else
   local expiry = tonumber(ARGV[3])
-  redis.call('SET', KEYS[1], ARGV[2], 'PXAT', expiry)
+  redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[8])
   redis.call('ZADD', KEYS[2], expiry, ARGV[1])
   for _, r in ipairs(new_realms) do
     redis.call('ZADD', ARGV[4] .. r, expiry, ARGV[1])
@@ -76,8 +86,8 @@ else
 end
 if n > 0 then
   for i = 0, n - 1 do
-    redis.call('XADD', KEYS[3], string.format('%d-0', first + i), 't', ARGV[7 + 2 * i],
-               'a', ARGV[1], 'e', ARGV[8 + 2 * i])
+    redis.call('XADD', KEYS[3], string.format('%d-0', first + i), 't', ARGV[10 + 2 * i],
+               'a', ARGV[1], 's', ARGV[7], 'e', ARGV[11 + 2 * i])
   end
   redis.call('SET', KEYS[4], string.format('%d', first + n - 1))
 end
