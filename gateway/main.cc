@@ -453,6 +453,7 @@ int main(int argc, char** argv) {
   if (redis_bindings != nullptr) {
     registrar::RedisEventTailerOptions tail_options;
     tail_options.prefix = config.store.prefix;
+    tail_options.clock = &clock;
     tail_options.on_warning = [&logger](std::string_view message, std::string_view detail) {
       logger.warn(message, {{"detail", detail}});
     };
@@ -724,6 +725,28 @@ int main(int argc, char** argv) {
                 [&server](switchboard::metrics::GaugeWriter& w) {
                   w.set({}, double(server.counters().transport.tcp_active.load()));
                 });
+  metrics.gauge("switchboard_location_conflicts_total",
+                "Binding writes re-run because another replica wrote the AOR first.", {},
+                [&location](switchboard::metrics::GaugeWriter& w) {
+                  w.set({}, double(location.stats().conflicts));
+                }, "counter");
+  if (tailer) {
+    metrics.gauge("switchboard_event_tail_sequence",
+                  "The last registration event this replica has applied from the shared log.", {},
+                  [t = tailer.get()](switchboard::metrics::GaugeWriter& w) {
+                    w.set({}, double(t->last_sequence()));
+                  });
+    metrics.gauge("switchboard_event_tail_reads_total",
+                  "AOR sets read back from the shared store after another replica changed them.",
+                  {}, [t = tailer.get()](switchboard::metrics::GaugeWriter& w) {
+                    w.set({}, double(t->stats().fetched_aors));
+                  }, "counter");
+    metrics.gauge("switchboard_event_tail_failures_total",
+                  "Reads of the shared event log that failed (the store unreachable).", {},
+                  [t = tailer.get()](switchboard::metrics::GaugeWriter& w) {
+                    w.set({}, double(t->stats().failures));
+                  }, "counter");
+  }
 
   // --- readiness and the metrics endpoint -------------------------------------
   std::atomic<bool> draining{false};

@@ -226,8 +226,11 @@ def ticks(pid):
         todo += kids(p)
     return total
 
-if sys.argv[1] == "ticks":          # ticks GROUP=PID,PID ... -> GROUP=ticks ...
-    out = []
+if sys.argv[1] == "ticks":          # ticks GROUP=PID,PID ... -> time=EPOCH machine=ticks GROUP=ticks ...
+    import time
+    # the whole machine's busy time (user nice system irq softirq steal), same unit
+    f = open("/proc/stat").readline().split()
+    out = ["time=%.6f" % time.time(), "machine=%d" % sum(int(f[i]) for i in (1, 2, 3, 6, 7, 8))]
     for g in sys.argv[2:]:
         name, pids = g.split("=", 1)
         out.append("%s=%d" % (name, sum(ticks(int(p)) for p in pids.split(",") if p)))
@@ -260,7 +263,7 @@ EOF
 cat "$OUT/env.txt" >&2
 
 # --- one configuration -----------------------------------------------------------------
-printf "run\tconfig\treplicas\tflows_per_s\tflows_per_s_each\tfailed\tretrans\tserver_cpu_cores\tserver_cpu_s_per_1k\tredis_cpu_cores\tredis_cpu_s_per_1k\tsipp_cpu_cores\tloadavg\n" >"$OUT/runs.tsv"
+printf "run\tconfig\treplicas\tflows_per_s\tflows_per_s_each\tfailed\tretrans\tserver_cpu_cores\tserver_cpu_s_per_1k\tredis_cpu_cores\tredis_cpu_s_per_1k\tsipp_cpu_cores\tother_cores\tloadavg\n" >"$OUT/runs.tsv"
 RUN=0
 run_config() {  # NAME
   local name="$1" d port1 port2 srv_pids="" redis_pid="" rport targets=() i
@@ -313,9 +316,9 @@ run_config() {  # NAME
   sleep "$WARM"
   local groups="server=$srv_pids redis=$redis_pid sipp=${sipp_pids[0]},${sipp_pids[1]}"
   local c0 c1 t0 t1
-  t0=$(date +%s.%N); c0=$(python3 "$TMP/measure.py" ticks $groups)
+  c0=$(python3 "$TMP/measure.py" ticks $groups); t0=$(sed 's/^time=\([0-9.]*\).*/\1/' <<<"$c0")
   sleep "$DUR"
-  t1=$(date +%s.%N); c1=$(python3 "$TMP/measure.py" ticks $groups)
+  c1=$(python3 "$TMP/measure.py" ticks $groups); t1=$(sed 's/^time=\([0-9.]*\).*/\1/' <<<"$c1")
   local load; load=$(cut -d' ' -f1 /proc/loadavg)
   for i in 0 1; do kill -USR1 "${sipp_pids[$i]}" 2>/dev/null || true; done
   for i in 0 1; do
@@ -338,19 +341,20 @@ import sys
 c0 = dict(kv.split("=") for kv in sys.argv[1].split())
 c1 = dict(kv.split("=") for kv in sys.argv[2].split())
 t = float(sys.argv[4]) - float(sys.argv[3]); rate = float(sys.argv[5]); tck = float(sys.argv[6])
-cpu = {k: (int(c1[k]) - int(c0[k])) / tck for k in c0}
+cpu = {k: (int(c1[k]) - int(c0[k])) / tck for k in c0 if k != "time"}
 flows = rate * t
 per1k = lambda k: "%.4f" % (cpu[k] / flows * 1000) if flows else "na"
-print("%.0f\t%.2f\t%s\t%.2f\t%s\t%.2f" % (rate, cpu["server"] / t, per1k("server"),
-      cpu["redis"] / t, per1k("redis") if cpu["redis"] else "-", cpu["sipp"] / t))
+others = cpu["machine"] - cpu["server"] - cpu["redis"] - cpu["sipp"]
+print("%.0f\t%.2f\t%s\t%.2f\t%s\t%.2f\t%.2f" % (rate, cpu["server"] / t, per1k("server"),
+      cpu["redis"] / t, per1k("redis") if cpu["redis"] else "-", cpu["sipp"] / t, others / t))
 EOF
 )
   local rate_s server_cores server_1k redis_cores redis_1k sipp_cores
-  IFS=$'\t' read -r rate_s server_cores server_1k redis_cores redis_1k sipp_cores <<<"$fig"
+  IFS=$'\t' read -r rate_s server_cores server_1k redis_cores redis_1k sipp_cores other_cores <<<"$fig"
   local nrep=1; [ "$name" = redis2 ] && nrep=2
-  printf "%d\t%s\t%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n" "$RUN" "$name" "$nrep" "$rate_s" "$each" \
-    "$fail" "$retr" "$server_cores" "$server_1k" "$redis_cores" "$redis_1k" "$sipp_cores" "$load" >>"$OUT/runs.tsv"
-  log "$name: $rate_s flows/s ($each per sipp), failed $fail, retrans $retr, server $server_cores cores ($server_1k CPU-s/1k flows), redis $redis_cores cores ($redis_1k), sipp $sipp_cores, load $load"
+  printf "%d\t%s\t%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$RUN" "$name" "$nrep" "$rate_s" "$each" \
+    "$fail" "$retr" "$server_cores" "$server_1k" "$redis_cores" "$redis_1k" "$sipp_cores" "$other_cores" "$load" >>"$OUT/runs.tsv"
+  log "$name: $rate_s flows/s ($each per sipp), failed $fail, retrans $retr, server $server_cores cores ($server_1k CPU-s/1k flows), redis $redis_cores cores ($redis_1k), sipp $sipp_cores, other processes $other_cores cores, load $load"
   # stop the servers, keep their logs' tails
   for p in ${srv_pids//,/ }; do
     if [ "$name" = kamailio ]; then break; fi
@@ -387,14 +391,35 @@ hdr, rows = rows[0], rows[1:]
 c = {h: i for i, h in enumerate(hdr)}
 kam = [float(r[c["flows_per_s"]]) for r in rows if r[c["config"]] == "kamailio"]
 kam = sum(kam) / len(kam) if kam else None
-print("| run | configuration | replicas | flows/s | per sipp | failed | retrans | server cores | server CPU-s / 1k flows | redis cores | redis CPU-s / 1k flows | sipp cores | load | vs Kamailio |")
-print("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| run | configuration | replicas | flows/s | per sipp | failed | retrans | server cores | server CPU-s / 1k flows | redis cores | redis CPU-s / 1k flows | sipp cores | other processes' cores | load | vs Kamailio (mean) |")
+print("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     ratio = "%.2f" % (float(r[c["flows_per_s"]]) / kam) if kam else "-"
     print("| %s |" % r[c["run"]] + " | ".join(r[c[k]] for k in
           ("config", "replicas", "flows_per_s", "flows_per_s_each", "failed", "retrans",
            "server_cpu_cores", "server_cpu_s_per_1k", "redis_cpu_cores", "redis_cpu_s_per_1k",
-           "sipp_cpu_cores", "loadavg")) + " | %s |" % ratio)
+           "sipp_cpu_cores", "other_cores", "loadavg")) + " | %s |" % ratio)
+# medians per configuration (each run above is one sample)
+import statistics
+def med(conf, key):
+    v = [float(r[c[key]]) for r in rows if r[c["config"]] == conf and r[c[key]] not in ("-", "na")]
+    return statistics.median(v) if v else None
+confs = []
+for r in rows:
+    if r[c["config"]] not in confs:
+        confs.append(r[c["config"]])
+kmed = med("kamailio", "flows_per_s")
+kcpu = med("kamailio", "server_cpu_s_per_1k")
+print()
+print("| configuration | runs | median flows/s | ÷ Kamailio | median switchboard (or Kamailio) CPU-s / 1k flows | + redis-server | total ÷ Kamailio |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for conf in confs:
+    n = sum(1 for r in rows if r[c["config"]] == conf)
+    f, sc, rc = med(conf, "flows_per_s"), med(conf, "server_cpu_s_per_1k"), med(conf, "redis_cpu_s_per_1k")
+    tot = sc + (rc or 0)
+    print("| %s | %d | %.0f | %s | %.4f | %s | %s |" % (
+        conf, n, f, "%.2f" % (f / kmed) if kmed else "-", sc, "%.4f" % rc if rc else "-",
+        "%.2f" % (tot / kcpu) if kcpu else "-"))
 mem = os.path.join(out, "memory.txt")
 if os.path.exists(mem):
     kv = dict(x.split("=", 1) for x in open(mem).read().split())
@@ -402,7 +427,7 @@ if os.path.exists(mem):
     print("Redis at %s AORs (one %s binding each): %s bytes per binding in all (used_memory delta), "
           "%s without the event stream (%s entries kept, %s bytes); one AOR key %s bytes "
           "(MEMORY USAGE), its value %s bytes; written at %s AORs/s." % (
-              kv["aors"], kv["transport"], kv["bytes_per_binding_total"],
+              kv["stored_aors"], kv["transport"], kv["bytes_per_binding_total"],
               kv["bytes_per_binding_without_stream"], kv["events_retained"],
               kv["events_stream_bytes"], kv["aor_key_memory_usage"], kv["aor_value_bytes"],
               kv["writes_per_s"]))

@@ -269,6 +269,96 @@ def call_watch(sbctl, *args, token=None):
     return CallWatcher(sbctl.command(["--json", "call", "watch"] + list(args), token))
 
 
+def load_call_stubs(gen_dir):
+    """Imports grpc (python3-grpcio) and the CallService stubs generated into
+    `gen_dir` (build/clients/python/gen); returns (grpc, call_pb2,
+    call_pb2_grpc)."""
+    import sys
+    if gen_dir not in sys.path:
+        sys.path.insert(0, gen_dir)
+    try:
+        import grpc
+        from switchboard.v1 import call_pb2, call_pb2_grpc
+    except ImportError as exc:
+        raise e2e.TestFailure("cannot import grpc and the generated stubs from %s (%s): install "
+                              "python3-grpcio (make deps) and build the python_stubs target" %
+                              (gen_dir, exc))
+    return grpc, call_pb2, call_pb2_grpc
+
+
+class GrpcCallWatcher(CallWatcher):
+    """WatchCalls over python3-grpcio, with CallWatcher's reading methods.
+    The constructor returns once the server has sent the stream's headers,
+    i.e. once it has subscribed (on replicas: once its streams to the peers
+    are open, docs/scale-out.md), so no event of a call created afterwards
+    can be missed — `sbctl call watch` cannot tell when that is. Events are
+    the CallEvent messages as dicts with the proto field names and enum
+    names, as `sbctl --json call watch` prints them.
+
+      with GrpcCallWatcher(gen_dir, server.grpc_address, token) as w:
+          call = sbctl.json("call", "create", "--to", aor, "--wait", "answered")
+          w.wait_for(call["name"], "ANSWERED", 10)
+    """
+
+    def __init__(self, gen_dir, address, token, realm="", types=(), call="",
+                 subscribe_timeout=10.0):
+        import queue
+        import threading
+        import types as pytypes
+        grpc, call_pb2, call_pb2_grpc = load_call_stubs(gen_dir)
+        from google.protobuf import json_format
+        self._grpc, self._json_format = grpc, json_format
+        self.proc = pytypes.SimpleNamespace(args="WatchCalls at %s" % address)  # for messages
+        self.lines = queue.Queue()
+        self.events = []
+        self.stderr = ""
+        self.status = None  # (code name, details) once the stream ended
+        self.channel = grpc.insecure_channel(address)
+        request = call_pb2.WatchCallsRequest(
+            realm=("realms/" + realm) if realm and not realm.startswith("realms/") else realm,
+            call=("calls/" + call) if call and not call.startswith("calls/") else call,
+            types=[call_pb2.CallEvent.Type.Value(t.upper()) for t in types])
+        self.stream = call_pb2_grpc.CallServiceStub(self.channel).WatchCalls(
+            request, metadata=(("authorization", "Bearer " + token),))
+        subscribed = threading.Thread(target=self.stream.initial_metadata, daemon=True)
+        started = time.time()
+        subscribed.start()
+        subscribed.join(subscribe_timeout)
+        if subscribed.is_alive():
+            self.kill()
+            raise e2e.TestFailure("WatchCalls at %s: no headers within %.0f s" %
+                                  (address, subscribe_timeout))
+        self.subscribe_seconds = time.time() - started
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        try:
+            for event in self.stream:
+                self.lines.put(self._json_format.MessageToJson(
+                    event, preserving_proto_field_name=True, indent=None))
+            self.status = ("OK", "the server ended the stream")
+        except self._grpc.RpcError as exc:
+            self.status = (exc.code().name, exc.details() or "")
+        self.lines.put(None)
+
+    def finish(self, timeout=10):
+        """Waits for the stream to end; (status code name, details)."""
+        self._reader.join(timeout)
+        if self._reader.is_alive():
+            raise e2e.TestFailure("%s did not end within %d s" % (self.proc.args, timeout))
+        self.stderr = self.status[1]
+        return self.status
+
+    def interrupt(self, sig=None, timeout=10):
+        self.kill()
+        return self.finish(timeout)
+
+    def kill(self):
+        self.stream.cancel()
+        self.channel.close()
+
+
 def summary(events):
     """'#3 RINGING calls/c…, #4 ANSWERED calls/c…' for messages."""
     return ", ".join("#%s %s %s%s" % (e.get("sequence"), e.get("type"),

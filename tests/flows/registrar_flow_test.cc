@@ -89,7 +89,9 @@ class RecordingObserver : public registrar::RegistrationObserver {
   }
   // Every event so far; first waits (Redis) until what is committed is published.
   std::vector<std::string> take() {
-    if (before_take) EXPECT_TRUE(before_take()) << "binding events not published within 10 s";
+    if (before_take) {
+      EXPECT_TRUE(before_take()) << "binding events not published within 10 s";
+    }
     std::lock_guard lock(mu_);
     return std::exchange(events_, {});
   }

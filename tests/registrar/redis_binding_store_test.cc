@@ -112,6 +112,10 @@ TEST(RedisUrl, Parses) {
     EXPECT_FALSE(r.ok()) << bad;
     EXPECT_THAT(r.error, Not(HasSubstr("pw"))) << bad;
   }
+  auto tls = parse_redis_url("rediss://:pw@redis.internal:6380/0");
+  EXPECT_FALSE(tls.ok());
+  EXPECT_THAT(tls.error, HasSubstr("TLS"));
+  EXPECT_THAT(tls.error, Not(HasSubstr("pw")));
 }
 
 // Verifies AUTH (password alone, and user + password) and SELECT on connect, and that a

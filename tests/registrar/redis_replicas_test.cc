@@ -81,6 +81,7 @@ class RedisReplicasTest : public ::testing::Test {
     if (follow) {
       RedisEventTailerOptions t;
       t.block = 200ms;
+      t.clock = &clock_;
       r->tailer = std::make_unique<RedisEventTailer>(redis_.url(), *r->store, *r->location, t);
       r->tailer->start(from);
     }

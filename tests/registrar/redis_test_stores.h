@@ -29,11 +29,15 @@
 // from its commit path; the tailer reads them back from the log and publishes
 // them (within milliseconds of the commit). wait_published() is how a fixture
 // waits for that where the embedded stores had it synchronously.
+//
+// Link: registrar_redis_store registrar_redis_tailer.
 #ifndef SWITCHBOARD_TESTS_REGISTRAR_REDIS_TEST_STORES_H_
 #define SWITCHBOARD_TESTS_REGISTRAR_REDIS_TEST_STORES_H_
 
 #include <pthread.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -218,10 +222,12 @@ class RedisTestStores {
 
   // Waits until every write issued so far is committed and its events have
   // reached every observer (the tailer publishes them after reading them
-  // back). False after `limit`.
-  bool wait_published(std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  // back). False after `limit`. `flush` false: the caller knows its writes
+  // are committed (their `done` ran).
+  bool wait_published(std::chrono::milliseconds limit = std::chrono::seconds(10),
+                      bool flush = true) {
     if (store_ == nullptr || !tailer_) return true;
-    store_->flush();
+    if (flush) store_->flush();
     const uint64_t committed = store_->event_log_state().next_sequence - 1;
     return waiter_.wait_for(committed, limit);
   }

@@ -135,6 +135,13 @@ std::string RedisUrl::redacted() const {
 RedisUrlOrError parse_redis_url(std::string_view text) {
   RedisUrlOrError result;
   constexpr std::string_view kScheme = "redis://";
+  if (text.substr(0, 9) == "rediss://") {
+    // Debian 12's hiredis (0.14) has no TLS (hiredis_ssl came with 1.0).
+    result.error =
+        "redis URL: rediss:// (TLS) is not supported by this build's hiredis 0.14; reach Redis "
+        "over a private network or a TLS tunnel (stunnel, a service mesh) with redis://";
+    return result;
+  }
   if (text.substr(0, kScheme.size()) != kScheme) {
     result.error = "redis URL: must start with redis://";
     return result;

@@ -92,7 +92,9 @@ void RedisEventTailer::resync(std::string_view why) {
   stats_.resyncs.fetch_add(1, std::memory_order_relaxed);
   warn("event log gap: re-reading every binding set", why);
   size_t changed = 0;
-  for (const StoredAor& set : store_.load_sets(std::chrono::system_clock::now())) {
+  const WallTime now =
+      options_.clock != nullptr ? options_.clock->wall_now() : std::chrono::system_clock::now();
+  for (const StoredAor& set : store_.load_sets(now)) {
     changed += location_.apply_stored(set) ? 1 : 0;
   }
   stats_.installed.fetch_add(changed, std::memory_order_relaxed);

@@ -45,6 +45,7 @@
 #include "registrar/location_service.h"
 #include "registrar/store/redis/redis_binding_store.h"
 #include "registrar/store/redis/redis_connection.h"
+#include "sip/clock.h"
 
 namespace registrar {
 
@@ -53,6 +54,7 @@ struct RedisEventTailerOptions {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds block{1000};  // XREAD BLOCK; the idle check runs this often
   size_t batch = 512;                     // entries per XREAD
+  const sip::Clock* clock = nullptr;      // for a resync's "now"; nullptr: the system clock
   // Something a person should know (a gap, a resynchronisation). Tailer thread.
   std::function<void(std::string_view message, std::string_view detail)> on_warning;
 };
