@@ -36,7 +36,6 @@ usage: call_replicas_test.py --binary build/bin/switchboard --sbctl build/bin/sb
 """
 import argparse
 import atexit
-import os
 import re
 import secrets
 import shutil
