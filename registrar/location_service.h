@@ -141,7 +141,8 @@ class LocationService {
 
   // Applies `mutate` to the AOR's current bindings (expired ones already
   // removed); see the file comment. `done` runs on the store's writer thread
-  // (or at once, on this thread, when the mutation refuses or changes nothing).
+  // (or at once, on this thread, when the mutation refuses or changes nothing;
+  // on a shared store after a conflict, on the retry worker).
   // If the AOR would grow past max_bindings, `done` gets 503 at once. If the
   // store fails, `done` gets 503 with the error in `detail` and the observers
   // are not told; the cache keeps the new set (a retry of the REGISTER
