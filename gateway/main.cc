@@ -834,6 +834,9 @@ int main(int argc, char** argv) {
   // Calls still up end (CANCEL/BYE/480) while the SIP server can send them.
   call_engine->stop();
   call_engine_ptr.store(nullptr, std::memory_order_release);
+  // No re-run after a replica conflict from here on (it would write after the
+  // flush below, or answer through a stopped server): those get 503.
+  location.stop_retries();
   server.stop();
   expiry.stop();
   binding_store->flush();

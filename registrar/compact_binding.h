@@ -148,6 +148,7 @@ class CompactBinding {
   uint64_t connection_id() const { return connection_id_; }
   // The binding's realm (pooled; valid while this binding lives).
   std::string_view realm() const { return profile_->realm; }
+  std::string_view replica() const { return profile_->replica; }
 
   // Heap bytes of the text block (for tests and accounting).
   size_t text_size() const;

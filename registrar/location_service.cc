@@ -230,20 +230,26 @@ struct LocationService::Impl {
     if (!old.empty() && next.empty()) aor_total.fetch_sub(1, std::memory_order_relaxed);
 
     // Connections the AOR leaves and joins (decided before `old` is replaced).
+    // Only our own flows count: another replica's connection id may equal one
+    // of ours (ids are per process).
+    auto own_on = [this](const CompactBinding& o, uint64_t id) {
+      return o.connection_id() == id && (!shared || o.replica() == options.replica);
+    };
     std::vector<uint64_t> joined;
     for (const CompactBinding& b : old) {
       const uint64_t id = b.connection_id();
-      if (id == 0 || std::any_of(next.begin(), next.end(),
-                                 [id](const Binding& n) { return n.connection_id == id; })) {
+      if (id == 0 || !own_on(b, id) ||
+          std::any_of(next.begin(), next.end(),
+                      [&](const Binding& n) { return n.connection_id == id && own_flow(n); })) {
         continue;
       }
       s.by_connection.remove(id, rec);
     }
     for (const Binding& b : next) {
       const uint64_t id = b.connection_id;
-      if (id != 0 && own_flow(b) && std::none_of(old.begin(), old.end(), [id](const CompactBinding& o) {
-            return o.connection_id() == id;
-          })) {
+      if (id != 0 && own_flow(b) &&
+          std::none_of(old.begin(), old.end(),
+                       [&](const CompactBinding& o) { return own_on(o, id); })) {
         joined.push_back(id);
       }
     }
@@ -339,9 +345,23 @@ struct LocationService::Impl {
   void post_retry(RetryJob job) {
     {
       std::lock_guard lock(retry_mu);
-      retries.push_back(std::move(job));
+      if (!retry_stopping) {
+        retries.push_back(std::move(job));
+        retry_cv.notify_one();
+        return;
+      }
     }
-    retry_cv.notify_one();
+    give_up(job, "shutting down: not retried after a conflict");
+  }
+  // Answers a retry that will not run: 503, the device comes back later.
+  void give_up(RetryJob& job, std::string detail) {
+    store_failures.fetch_add(1, std::memory_order_relaxed);
+    if (job.done) {
+      job.done(UpdateResult{.status = 503,
+                            .reason = "Service Unavailable",
+                            .bindings = {},
+                            .detail = std::move(detail)});
+    }
   }
   void run_retries();
 };
@@ -415,15 +435,7 @@ std::optional<UpdateResult> LocationService::Impl::apply(
 }
 
 void LocationService::Impl::retry(RetryJob job) {
-  auto fail = [&](std::string detail) {
-    store_failures.fetch_add(1, std::memory_order_relaxed);
-    if (job.done) {
-      job.done(UpdateResult{.status = 503,
-                            .reason = "Service Unavailable",
-                            .bindings = {},
-                            .detail = std::move(detail)});
-    }
-  };
+  auto fail = [&](std::string detail) { give_up(job, std::move(detail)); };
   if (job.attempt > static_cast<int>(options.max_conflict_retries)) {
     return fail("the AOR kept changing elsewhere (" + std::to_string(job.attempt) + " attempts)");
   }
@@ -444,7 +456,14 @@ void LocationService::Impl::run_retries() {
   std::unique_lock lock(retry_mu);
   for (;;) {
     retry_cv.wait(lock, [&] { return retry_stopping || !retries.empty(); });
-    if (retries.empty()) return;
+    if (retry_stopping) {
+      // No new writes once stopping: what is queued gets 503.
+      std::deque<RetryJob> left = std::move(retries);
+      retries.clear();
+      lock.unlock();
+      for (RetryJob& job : left) give_up(job, "shutting down: not retried after a conflict");
+      return;
+    }
     RetryJob job = std::move(retries.front());
     retries.pop_front();
     lock.unlock();
@@ -462,15 +481,16 @@ LocationService::LocationService(BindingStore& store, const sip::Clock& clock,
   }
 }
 
-LocationService::~LocationService() {
-  if (impl_->retry_thread.joinable()) {
-    {
-      std::lock_guard lock(impl_->retry_mu);
-      impl_->retry_stopping = true;
-    }
-    impl_->retry_cv.notify_all();
-    impl_->retry_thread.join();  // runs what was queued first
+LocationService::~LocationService() { stop_retries(); }
+
+void LocationService::stop_retries() {
+  if (!impl_->retry_thread.joinable()) return;
+  {
+    std::lock_guard lock(impl_->retry_mu);
+    impl_->retry_stopping = true;
   }
+  impl_->retry_cv.notify_all();
+  impl_->retry_thread.join();
 }
 
 size_t LocationService::load() {

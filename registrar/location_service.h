@@ -157,6 +157,11 @@ class LocationService {
   // stamp. Returns whether it changed the cache. Events are not derived from
   // it: they come from the store's log (publish()).
   bool apply_stored(const StoredAor& stored);
+  // Shared stores: stops the retry worker. Conflicts queued or met later get
+  // 503 at once instead of a new write. Call before the SIP server stops and
+  // the store is flushed (after it, no write of ours starts on another
+  // thread). Also done by the destructor. Idempotent; not concurrently.
+  void stop_retries();
   // The stamp of the set the cache holds for `aor` (0: none).
   uint64_t stamp_of(std::string_view aor) const;
   // Tells every observer about `event` (a binding event read from a shared

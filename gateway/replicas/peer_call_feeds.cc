@@ -100,8 +100,10 @@ void PeerCallFeeds::run(const std::stop_token& stop) {
     std::unique_lock lock(mu_);
     // The nearest moment something is due: a retry, a watcher giving up.
     auto until = Steady::now() + options_.refresh;
-    for (const auto& [id, f] : feeds_)
+    for (const auto& [id, f] : feeds_) {
       if (!f.current && f.retry_at > Steady::now()) until = std::min(until, f.retry_at);
+      if (f.next_retry_at > Steady::now()) until = std::min(until, f.next_retry_at);
+    }
     for (const auto& [id, w] : watchers_)
       if (w.ready) until = std::min(until, w.give_up);
     wake_.wait_until(lock, stop, until, [this] { return dirty_; });
@@ -168,7 +170,7 @@ void PeerCallFeeds::reconcile() {
         if (!f.current->is_open()) {
           cancel.push_back(std::move(f.current));
           f.current = open_stream(p, incoming, starts);
-        } else if (!f.next || f.next->incoming() != incoming) {
+        } else if ((!f.next || f.next->incoming() != incoming) && now >= f.next_retry_at) {
           if (f.next) cancel.push_back(std::move(f.next));
           f.next = open_stream(p, incoming, starts);  // on_opened swaps it in
         }
@@ -216,7 +218,10 @@ void PeerCallFeeds::on_opened(PeerCallStream& s) {
       f.current = std::move(f.next);
       f.next.reset();
     }
-    if (f.current.get() == &s) f.backoff = std::chrono::milliseconds(0);
+    if (f.current.get() == &s) {
+      f.backoff = std::chrono::milliseconds(0);
+      f.next_backoff = std::chrono::milliseconds(0);
+    }
     dirty_ = true;  // watchers may be ready now
   }
   if (logger_.enabled(LogLevel::kDebug))
@@ -249,14 +254,21 @@ void PeerCallFeeds::on_event(PeerCallStream& s, const ::switchboard::v1::CallEve
 }
 
 void PeerCallFeeds::on_closed(PeerCallStream& s, const grpc::Status& status) {
+  // Logged before the stream counts as done: stop() may return (and the
+  // object go) as soon as live_streams_ reaches 0.
   bool failed = false;
   {
     std::lock_guard lock(mu_);
-    --live_streams_;
     auto it = feeds_.find(s.peer().id);
     if (it != feeds_.end()) {
       Feed& f = it->second;
-      if (f.next.get() == &s) f.next.reset();
+      if (f.next.get() == &s) {
+        // Refused or broken before it replaced `current` (we drop our pointer
+        // before cancelling): wait before asking again.
+        f.next.reset();
+        f.next_backoff = std::clamp(f.next_backoff * 2, options_.backoff_min, options_.backoff_max);
+        f.next_retry_at = Steady::now() + f.next_backoff;
+      }
       if (f.current.get() == &s) {
         // Not cancelled by us (we drop our pointer first): reopen later.
         failed = true;
@@ -274,6 +286,8 @@ void PeerCallFeeds::on_closed(PeerCallStream& s, const grpc::Status& status) {
                                             {"address", s.peer().address},
                                             {"code", int(status.error_code())},
                                             {"error", status.error_message()}});
+  std::lock_guard lock(mu_);
+  --live_streams_;
   streams_done_.notify_all();
   wake_.notify_all();
 }

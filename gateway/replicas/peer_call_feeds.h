@@ -103,6 +103,10 @@ class PeerCallFeeds final : public api::CallWatchDemand {
     Steady::time_point retry_at{};
     std::chrono::milliseconds backoff{0};
     Steady::time_point failed_at{};           // its last failure
+    // A `next` the peer refused (e.g. at its max_watchers): not reopened before
+    // this, with its own backoff, or the swap would loop at round-trip rate.
+    Steady::time_point next_retry_at{};
+    std::chrono::milliseconds next_backoff{0};
     std::deque<uint64_t> seen_order;          // peer sequences relayed, oldest first
     std::unordered_set<uint64_t> seen;
   };

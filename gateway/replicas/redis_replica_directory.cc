@@ -109,8 +109,13 @@ std::optional<std::string> RedisReplicaDirectory::address_of(std::string_view re
   if (it != addresses_.end() && now - it->second.at < options_.cache) return it->second.address;
   registrar::RedisResult r = lookup_.command({"GET", key(replica_id)});
   if (!r.ok() || r.reply.is_error()) {
-    // Keep the last answer: Redis trouble is not a replica's death.
-    if (it != addresses_.end()) return it->second.address;
+    // Keep the last answer: Redis trouble is not a replica's death. And keep
+    // it for `cache` too, so that callers do not queue behind one reconnect
+    // attempt (1 s) each while Redis is away.
+    if (it != addresses_.end()) {
+      it->second.at = now;
+      return it->second.address;
+    }
     return std::nullopt;
   }
   std::optional<std::string> address;
@@ -125,7 +130,10 @@ std::vector<Peer> RedisReplicaDirectory::peers() {
   std::lock_guard lock(lookup_mu_);
   if (peers_ && now - peers_at_ < options_.cache) return *peers_;
   registrar::RedisResult ids = lookup_.command({"ZRANGE", options_.prefix + "replicas", "0", "-1"});
-  if (!ids.ok() || !ids.reply.is_array()) return peers_.value_or(std::vector<Peer>{});
+  if (!ids.ok() || !ids.reply.is_array()) {
+    peers_at_ = now;  // the last answer, kept for `cache` (see address_of)
+    return peers_.value_or(std::vector<Peer>{});
+  }
   std::vector<std::string> mget{"MGET"};
   std::vector<std::string> names;
   for (const registrar::RedisReply& id : ids.reply.elements) {
@@ -136,8 +144,10 @@ std::vector<Peer> RedisReplicaDirectory::peers() {
   std::vector<Peer> out;
   if (!names.empty()) {
     registrar::RedisResult values = lookup_.command(mget);
-    if (!values.ok() || !values.reply.is_array() || values.reply.elements.size() != names.size())
+    if (!values.ok() || !values.reply.is_array() || values.reply.elements.size() != names.size()) {
+      peers_at_ = now;
       return peers_.value_or(std::vector<Peer>{});
+    }
     for (size_t i = 0; i < names.size(); ++i) {
       const registrar::RedisReply& v = values.reply.elements[i];
       if (v.is_string() && !v.str.empty()) out.push_back(Peer{names[i], v.str});

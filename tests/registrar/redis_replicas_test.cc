@@ -171,6 +171,31 @@ TEST_F(RedisReplicasTest, RegisteredThroughAListedThroughB) {
   EXPECT_TRUE(eventually([&] { return a->location->lookup("alice@acme.test").empty(); }));
 }
 
+// Connection ids are per process: another replica's binding on its
+// connection 256 is not ours, and ours on our connection 256 is found when
+// that connection closes (only ours goes).
+TEST_F(RedisReplicasTest, ConnectionIdsNameOnlyOurOwnConnections) {
+  auto a = replica("a");
+  auto b = replica("b");
+  ASSERT_TRUE(a && b);
+  Binding at_b = binding("bob@acme.test", "desk", "b");
+  at_b.transport = "tcp";
+  at_b.connection_id = 256;
+  ASSERT_TRUE(add(*b, at_b).ok());
+  ASSERT_TRUE(eventually([&] { return a->location->lookup("bob@acme.test").size() == 1; }));
+  EXPECT_EQ(a->location->remove_connection(256), 0u) << "B's connection, not ours";
+  Binding at_a = binding("bob@acme.test", "mobile", "a");
+  at_a.transport = "tcp";
+  at_a.connection_id = 256;
+  ASSERT_TRUE(add(*a, at_a).ok());
+  EXPECT_EQ(a->location->remove_connection(256), 1u);
+  a->store->flush();
+  EXPECT_TRUE(eventually([&] {
+    auto stored = a->store->read_aor("bob@acme.test");
+    return stored && contacts(stored->bindings) == std::vector<std::string>{"sip:desk@192.0.2.7"};
+  }));
+}
+
 // Watchers on A and on B see the same events with the same sequences, in
 // the log's order, whichever replica wrote them.
 TEST_F(RedisReplicasTest, BothReplicasDeliverOneOrder) {
