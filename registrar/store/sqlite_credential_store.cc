@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "registrar/store/percent_codec.h"
+#include "registrar/store/realm_text.h"
 #include "registrar/store/sqlite_schema.h"
 
 namespace registrar {
@@ -17,14 +18,6 @@ namespace {
 
 StoreResult failure(std::string error) {
   return StoreResult{.ok = false, .error = std::move(error)};
-}
-
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 struct StringHash {
@@ -76,21 +69,6 @@ std::optional<SourceAuthMode> parse_source_auth(std::string_view s) {
   return std::nullopt;
 }
 
-// Splits on `sep`; "" gives no parts.
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> parts;
-  if (s.empty()) return parts;
-  size_t start = 0;
-  for (;;) {
-    const size_t at = s.find(sep, start);
-    parts.push_back(
-        s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
-    if (at == std::string_view::npos) break;
-    start = at + 1;
-  }
-  return parts;
-}
-
 std::string join_algorithms(const std::vector<DigestAlgorithm>& algorithms) {
   std::string out;
   for (DigestAlgorithm a : algorithms) {
@@ -113,23 +91,6 @@ std::string join_cidrs(const std::vector<Cidr>& cidrs) {
 constexpr std::string_view kAliasReserved = ",;=";
 
 // Why `realm` cannot be stored, or "".
-std::string invalid_realm(const Realm& realm) {
-  if (realm.name.empty()) return "realm: name is empty";
-  if (realm.algorithms.empty()) return "realm '" + realm.name + "': no digest algorithm";
-  for (const Cidr& c : realm.trusted_sources) {
-    if (c.text.empty() || c.text.find(',') != std::string::npos) {
-      return "realm '" + realm.name + "': trusted source '" + c.text + "' is not a CIDR";
-    }
-  }
-  for (const auto& [user, aliases] : realm.aliases) {
-    if (user.empty()) return "realm '" + realm.name + "': alias entry with an empty user";
-    for (const std::string& a : aliases) {
-      if (a.empty()) return "realm '" + realm.name + "': empty alias for user '" + user + "'";
-    }
-  }
-  return {};
-}
-
 constexpr std::string_view kRealmColumns =
     "name, challenge, algorithms, allow_qop_less, default_expires, min_expires, max_expires, "
     "max_contacts, overflow, source_auth, trusted_sources, aliases";

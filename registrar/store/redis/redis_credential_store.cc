@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "registrar/store/percent_codec.h"
+#include "registrar/store/realm_text.h"
 #include "registrar/store/sqlite_credential_store.h"  // encode/decode_realm_aliases
 
 namespace registrar {
@@ -23,14 +24,6 @@ constexpr std::string_view kCredentialVersion = "sbc1";
 
 StoreResult failure(std::string error) {
   return StoreResult{.ok = false, .error = std::move(error)};
-}
-
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 // Escapes what would break a "field=value" line.
@@ -71,41 +64,11 @@ void put_field(std::string& out, std::string_view name, std::string_view value) 
   out += '\n';
 }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> parts;
-  if (s.empty()) return parts;
-  size_t start = 0;
-  for (;;) {
-    const size_t at = s.find(sep, start);
-    parts.push_back(
-        s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
-    if (at == std::string_view::npos) break;
-    start = at + 1;
-  }
-  return parts;
-}
-
 std::optional<uint32_t> parse_u32(const std::string& s) {
   uint32_t n = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
   return n;
-}
-
-std::string invalid_realm(const Realm& realm) {
-  if (realm.name.empty()) return "realm: name is empty";
-  if (realm.algorithms.empty()) return "realm '" + realm.name + "': no digest algorithm";
-  for (const Cidr& c : realm.trusted_sources) {
-    if (c.text.empty() || c.text.find(',') != std::string::npos)
-      return "realm '" + realm.name + "': trusted source '" + c.text + "' is not a CIDR";
-  }
-  for (const auto& [user, aliases] : realm.aliases) {
-    if (user.empty()) return "realm '" + realm.name + "': alias entry with an empty user";
-    for (const std::string& a : aliases) {
-      if (a.empty()) return "realm '" + realm.name + "': empty alias for user '" + user + "'";
-    }
-  }
-  return {};
 }
 
 // ---- The scripts. Each write is one script: the change and its admin stream
