@@ -18,6 +18,7 @@
 #include "gateway/command_line.h"
 #include "registrar/digest.h"
 #include "registrar/store/memory_stores.h"
+#include "tests/gateway/temp_file.h"
 
 namespace {
 
@@ -238,23 +239,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"realms: {name: a.test}\n", {"realms", "list of realms"}},
         BadConfig{"data_dir: a\ndata_dir: b\n", {"bad.yaml:2:", "data_dir", "duplicate key"}}));
 
-// A config file on disk, removed at the end of the test.
-class TempFile {
- public:
-  explicit TempFile(const std::string& text) {
-    char name[] = "/tmp/switchboard-config-test-XXXXXX";
-    int fd = mkstemp(name);
-    EXPECT_GE(fd, 0);
-    close(fd);
-    path_ = name;
-    std::ofstream(path_) << text;
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using switchboard::testing::TempFile;
 
 switchboard::Environment fake_env(std::map<std::string, std::string> vars) {
   return [vars](std::string_view name) -> std::optional<std::string> {

@@ -11,6 +11,7 @@
 
 #include "gateway/command_line.h"
 #include "gateway/config.h"
+#include "tests/gateway/temp_file.h"
 
 namespace {
 
@@ -21,23 +22,7 @@ constexpr const char* kRedisReplica =
     "nonce: {secret: \"shared-secret-0123456789\"}\n"
     "replica: {id: sb-0, advertise: \"sb-0.sb:50051\"}\n";
 
-// A configuration file for one test.
-class TempFile {
- public:
-  explicit TempFile(const std::string& text) {
-    char name[] = "/tmp/replica-config-XXXXXX";
-    int fd = mkstemp(name);
-    EXPECT_GE(fd, 0);
-    close(fd);
-    path_ = name;
-    std::ofstream(path_) << text;
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using switchboard::testing::TempFile;
 
 ConfigOrError load(const std::string& yaml, std::map<std::string, std::string> env = {}) {
   TempFile file(yaml);
