@@ -586,35 +586,10 @@ EventLogState RedisBindingStore::event_log_state() {
 }
 
 std::vector<Binding> RedisBindingStore::load_unexpired(WallTime now) {
-  Impl& m = *impl_;
   std::vector<Binding> out;
-  const int64_t now_ms = to_epoch_ms(now);
-  std::lock_guard lock(m.reader_mutex);
-  RedisResult r =
-      m.reader->command({"ZRANGEBYSCORE", m.k_aors, "(" + std::to_string(now_ms), "+inf"});
-  if (!r.ok() || !r.reply.is_array()) return out;
-  std::vector<std::string> aors;
-  aors.reserve(r.reply.elements.size());
-  for (RedisReply& e : r.reply.elements) {
-    if (e.is_string()) aors.push_back(std::move(e.str));
-  }
-  constexpr size_t kChunk = 512;
-  for (size_t start = 0; start < aors.size(); start += kChunk) {
-    const size_t end = std::min(aors.size(), start + kChunk);
-    std::vector<std::string> mget{"MGET"};
-    mget.reserve(end - start + 1);
-    for (size_t i = start; i < end; ++i) mget.push_back(m.aor_key(aors[i]));
-    RedisResult values = m.reader->command(mget);
-    if (!values.ok() || !values.reply.is_array() || values.reply.elements.size() != end - start)
-      continue;
-    std::vector<Binding> set;
-    for (size_t i = start; i < end; ++i) {
-      const RedisReply& v = values.reply.elements[i - start];
-      if (!v.is_string()) continue;  // expired or deleted meanwhile
-      if (!decode_binding_set(v.str, aors[i], set)) continue;
-      for (Binding& b : set) {
-        if (b.expires_at > now) out.push_back(std::move(b));
-      }
+  for (StoredAor& set : load_sets(now)) {
+    for (Binding& b : set.bindings) {
+      if (b.expires_at > now) out.push_back(std::move(b));
     }
   }
   return out;
