@@ -20,6 +20,7 @@
 #include "registrar/digest.h"
 #include "registrar/nonce.h"
 #include "registrar/random.h"
+#include "registrar/store/redis/redis_connection.h"
 
 namespace switchboard {
 namespace {
@@ -215,21 +216,16 @@ void parse_nonce(const Reader& r, const YAML::Node& nonce, Config& c) {
     c.nonce.max_tracked = size_t(r.number(n, "nonce.max_tracked", 1000, 100'000'000));
 }
 
-// "redis://[user[:password]@]host:port[/db]": why not, or "" when fine.
+// Why the store can not use `url`, or "" when fine: the Redis store's own
+// parser decides (registrar/store/redis/redis_connection.h), so a URL the
+// configuration accepts is one the store can open.
 std::string redis_url_problem(std::string_view url) {
-  if (url.substr(0, 8) != "redis://")
-    return "expected redis://[user:password@]host:port[/db]";
-  std::string_view rest = url.substr(8);
-  if (size_t at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
-  std::string_view hostport = rest.substr(0, rest.find('/'));
-  size_t colon = hostport.rfind(':');
-  if (hostport.empty() || colon == 0 || (colon != std::string_view::npos &&
-                                         !parse_number(hostport.substr(colon + 1), 1, 65535)))
-    return "expected redis://[user:password@]host:port[/db]";
-  if (size_t slash = rest.find('/'); slash != std::string_view::npos &&
-                                     !parse_number(rest.substr(slash + 1), 0, 15))
-    return "the database after / must be 0-15";
-  return "";
+  registrar::RedisUrlOrError parsed = registrar::parse_redis_url(url);
+  if (parsed.ok()) return "";
+  std::string why = parsed.error;
+  constexpr std::string_view kPrefix = "redis URL: ";
+  if (why.rfind(kPrefix, 0) == 0) why.erase(0, kPrefix.size());
+  return why;
 }
 
 // HOST:PORT of a replica's API, as other replicas dial it.
